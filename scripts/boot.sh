@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Boot the test kernel in QEMU (TCG) with the devices of the end-to-end setup
+# and run the guest in the given mode (test, demo, inject-warn). The kernel
+# console goes to $LOGS/console-MODE.log, the guest's results to
+# $LOGS/results-MODE.log. A guest that does not power off in time is killed.
+. "$(dirname "$0")/lib.sh"
+
+mode=${1:-test}
+timeout=${DMABUF_IC_GUEST_TIMEOUT:-2400}
+kernel=$OBJ/arch/x86/boot/bzImage
+initrd=$INITRAMFS/initramfs.cpio.gz
+console=$LOGS/console-$mode.log
+results=$LOGS/results-$mode.log
+[ -f "$kernel" ] || die "no kernel image: run scripts/build.sh first"
+[ -f "$initrd" ] || die "no initramfs: run scripts/initramfs.sh first"
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (make deps)"
+
+# ivshmem's BAR2 is backed by this host file, so the host can see what
+# peer-to-peer DMA wrote into the BAR.
+ivshmem=$CACHE/ivshmem-$mode.bin
+rm -f "$ivshmem"
+truncate -s 4M "$ivshmem"
+rm -f "$console" "$results"
+mkdir -p "$LOGS"
+
+stage "booting the guest ($mode mode, QEMU TCG, timeout ${timeout}s)"
+qemu_args=(
+	-machine q35 -accel tcg -cpu max -smp 2 -m 2G
+	-device intel-iommu,intremap=on,caching-mode=on
+	-device edu
+	-object "memory-backend-file,id=ivshmem,share=on,mem-path=$ivshmem,size=4M"
+	-device ivshmem-plain,memdev=ivshmem
+	-kernel "$kernel" -initrd "$initrd"
+	-append "console=ttyS0 intel_iommu=on log_buf_len=32M panic=-1 dmabuf_ic.mode=$mode"
+	-display none -monitor none -nic none -no-reboot
+	-serial "file:$console" -serial "file:$results"
+)
+timeout -k 10 "$timeout" qemu-system-x86_64 "${qemu_args[@]}" >"$LOGS/qemu-$mode.log" 2>&1 &
+qemu=$!
+# Progress: report each test program as the guest starts it.
+seen=0
+while kill -0 "$qemu" 2>/dev/null; do
+	sleep 2
+	[ -f "$results" ] || continue
+	mapfile -t begins < <(grep -a '^@@@ begin ' "$results" | tr -d '\r')
+	while [ "$seen" -lt "${#begins[@]}" ]; do
+		stage "guest: running ${begins[$seen]#@@@ begin }"
+		seen=$((seen + 1))
+	done
+done
+rc=0
+wait "$qemu" || rc=$?
+if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+	echo "error: the guest did not finish within ${timeout}s and was killed" >&2
+	echo "guest-timeout" >>"$results"
+elif [ "$rc" -ne 0 ]; then
+	echo "error: QEMU exited with status $rc: $(tail -n 3 "$LOGS/qemu-$mode.log")" >&2
+fi
+stage "guest finished"
+exit 0

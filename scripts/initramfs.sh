@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Build the kselftest programs (static, against the patched kernel's uAPI
+# headers) and pack them with busybox and the guest scripts into an initramfs.
+. "$(dirname "$0")/lib.sh"
+
+SELFTESTS=$CACHE/selftests
+# Kselftest directories (under tools/testing/selftests) whose programs the
+# guest runs; scripts/guest/list says how.
+SELFTEST_DIRS="iommu"
+
+[ -d "$OBJ/usr/include/linux" ] || die "no installed uAPI headers: run scripts/build.sh first"
+BUSYBOX=/bin/busybox     # from busybox-static: the initramfs has no libc
+[ -x "$BUSYBOX" ] || die "busybox missing: install busybox-static (make deps)"
+
+stage "building kselftests ($SELFTEST_DIRS)"
+for dir in $SELFTEST_DIRS; do
+	mkdir -p "$SELFTESTS/$dir"
+	run_logged "selftest-$dir" "building selftests/$dir failed" \
+		make -C "$SRC/tools/testing/selftests/$dir" OUTPUT="$SELFTESTS/$dir" \
+		KHDR_INCLUDES="-isystem $OBJ/usr/include" LDFLAGS=-static -j"$JOBS"
+done
+
+stage "packing the initramfs"
+root=$INITRAMFS/root
+rm -rf "$root"
+mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,tests}
+cp "$BUSYBOX" "$root/bin/busybox"
+ln -s busybox "$root/bin/sh"
+cp "$REPO/scripts/guest/init" "$root/init"
+cp "$REPO/scripts/guest/list" "$REPO/scripts/guest/demo-list" "$REPO/scripts/guest/demo.sh" "$root/tests/"
+for dir in $SELFTEST_DIRS; do
+	find "$SELFTESTS/$dir" -maxdepth 1 -type f -executable -exec cp {} "$root/tests/" \;
+done
+(cd "$root" && find . -print0 | sort -z | cpio --null -o -H newc --quiet | gzip -1) >"$INITRAMFS/initramfs.cpio.gz.new"
+mv "$INITRAMFS/initramfs.cpio.gz.new" "$INITRAMFS/initramfs.cpio.gz"
+echo "    $(du -h "$INITRAMFS/initramfs.cpio.gz" | cut -f1) initramfs with: $(ls "$root/tests" | tr '\n' ' ')"

@@ -1,0 +1,292 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Judge one guest run from its two serial logs.
+
+The guest (scripts/guest/init) writes, on its second serial port, the output
+of every test program between "@@@ begin NAME" and "@@@ end NAME rc=N" lines,
+then the kmemleak report and the whole kernel log. This script counts:
+
+- every KUnit case in the kernel log (KTAP), suite plans included;
+- every kselftest case of every program (TAP), plans and exit codes included;
+- three checks on the run itself: the guest finished, the kernel log has no
+  KASAN, lockdep, WARN, BUG, refcount or other splat, kmemleak found nothing.
+
+It prints a summary a person can read, the reports that failed the run, and
+as its last line "N passed, N failed, N skipped". Exit status 1 on any
+failure. With --json FILE it also writes the counts for scripts/test.sh.
+"""
+
+import argparse
+import json
+import re
+import sys
+
+TIMESTAMP = re.compile(r"^\[\s*\d+\.\d+\]\s?")
+MARK_BEGIN = re.compile(r"^@@@ begin (\S+)")
+MARK_END = re.compile(r"^@@@ end (\S+) rc=(-?\d+)")
+
+# A line of the kernel log that starts one of these reports fails the run.
+SPLATS = [
+    re.compile(p)
+    for p in (
+        r"\bBUG: ",  # KASAN, sleeping in atomic context, bad page state...
+        r"\bWARNING: ",  # WARN_ON and every lockdep report
+        r"\bINFO: (task .* blocked|rcu|trying to register non-static key)",
+        r"\brefcount_t: ",
+        r"\bUBSAN: ",
+        r"\bOops: ",
+        r"\bgeneral protection fault\b",
+        r"\bKernel panic\b",
+        r"\bkmemleak: \d+ new suspected memory leaks",
+        r"\bkmemleak: .*(disabled|Cannot allocate)",
+        r"\bKernel memory leak detector disabled",
+    )
+]
+END_OF_REPORT = re.compile(r"---\[ end trace|^=+$")
+
+
+class Run:
+    """Counts and failure reports of one guest run."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+        self.skipped = 0
+        self.layers = {}  # layer -> [passed, failed, skipped]
+        self.failures = []  # (title, detail lines)
+
+    def count(self, layer, outcome):
+        row = self.layers.setdefault(layer, [0, 0, 0])
+        index = {"pass": 0, "fail": 1, "skip": 2}[outcome]
+        row[index] += 1
+        if outcome == "pass":
+            self.passed += 1
+        elif outcome == "fail":
+            self.failed += 1
+        else:
+            self.skipped += 1
+
+    def fail(self, layer, title, detail=()):
+        self.count(layer, "fail")
+        self.failures.append((title, list(detail)))
+
+
+def clean(line):
+    return line.replace("\r", "").rstrip("\n")
+
+
+def sections(lines):
+    """Split the results log into {name: (lines, rc or None)}."""
+    found = {}
+    name, body = None, []
+    for line in lines:
+        begin = MARK_BEGIN.match(line)
+        end = MARK_END.match(line)
+        if begin:
+            name, body = begin.group(1), []
+            found[name] = (body, None)
+        elif end and name == end.group(1):
+            found[name] = (body, int(end.group(2)))
+            name = None
+        elif name is not None:
+            body.append(line)
+    return found
+
+
+def tap_result(line):
+    """Return (ok, name, directive) for a TAP result line, or None."""
+    m = re.match(r"^(not ok|ok) \d+ ?-? ?([^#]*)(#\s*(\S+).*)?$", line)
+    if not m:
+        return None
+    return m.group(1) == "ok", m.group(2).strip(), (m.group(4) or "").upper()
+
+
+def judge_kselftest(run, name, body, rc):
+    layer = "kselftest"
+    plan = None
+    results = failed = 0
+    for line in body:
+        if plan is None:
+            m = re.match(r"^1\.\.(\d+)$", line)
+            if m:
+                plan = int(m.group(1))
+                continue
+        res = tap_result(line)
+        if res is None:
+            continue
+        ok, case, directive = res
+        results += 1
+        if directive == "SKIP":
+            run.count(layer, "skip")
+        elif ok or directive == "XFAIL":
+            run.count(layer, "pass")
+        else:
+            failed += 1
+            run.fail(layer, f"{name}: {case}", failure_context(body, line))
+    if rc is None:
+        run.fail(layer, f"{name}: did not finish (guest crashed or hung)", body[-20:])
+    elif plan is None:
+        run.fail(layer, f"{name}: printed no TAP plan (exit status {rc})", body[-20:])
+    elif results != plan:
+        run.fail(layer, f"{name}: {results} results for a plan of {plan}", body[-20:])
+    elif rc != 0 and failed == 0:
+        run.fail(layer, f"{name}: exit status {rc} with no failed case", body[-20:])
+
+
+def failure_context(body, result_line):
+    """The harness output of one failed case: from its RUN line to its result."""
+    end = body.index(result_line)
+    start = end
+    while start > 0 and "  RUN  " not in body[start]:
+        start -= 1
+    return body[start : end + 1][-40:]
+
+
+def judge_kunit(run, log):
+    """Count KUnit cases: results indented once inside a suite."""
+    layer = "kunit"
+    suite, plan, results = None, None, 0
+    suites = 0
+
+    def close_suite():
+        if suite is not None and plan is not None and results != plan:
+            run.fail(layer, f"KUnit suite {suite}: {results} results for a plan of {plan}")
+
+    for line in log:
+        m = re.match(r"^    # Subtest: (\S+)", line)
+        if m:
+            close_suite()
+            suite, plan, results = m.group(1), None, 0
+            suites += 1
+            continue
+        m = re.match(r"^    1\.\.(\d+)$", line)
+        if m and suite is not None and plan is None:
+            plan = int(m.group(1))
+            continue
+        if suite is None or not line.startswith("    ") or line.startswith("     "):
+            continue
+        res = tap_result(line[4:])
+        if res is None:
+            continue
+        ok, case, directive = res
+        results += 1
+        if directive == "SKIP":
+            run.count(layer, "skip")
+        elif ok:
+            run.count(layer, "pass")
+        else:
+            run.fail(layer, f"KUnit {suite}: {case}", kunit_context(log, line))
+    close_suite()
+    if suites == 0:
+        run.fail(layer, "no KUnit suite ran (is CONFIG_KUNIT on?)")
+
+
+def kunit_context(log, result_line):
+    end = log.index(result_line)
+    start = max(0, end - 15)
+    return [line for line in log[start : end + 1] if line.startswith("    ")]
+
+
+def judge_log(run, log, source):
+    """One check: no splat anywhere in the kernel log."""
+    reports = []
+    i = 0
+    while i < len(log):
+        if any(p.search(log[i]) for p in SPLATS):
+            report = [log[i]]
+            j = i + 1
+            while j < len(log) and len(report) < 40 and not END_OF_REPORT.search(log[j - 1]):
+                report.append(log[j])
+                j += 1
+            reports.append(report)
+            i = j
+        else:
+            i += 1
+    if reports:
+        detail = []
+        for report in reports[:5]:
+            detail += report + [""]
+        run.fail("checks", f"kernel log ({source}) has {len(reports)} report(s)", detail)
+    else:
+        run.count("checks", "pass")
+
+
+def judge(results_lines, console_lines, mode):
+    run = Run()
+    results_lines = [clean(line) for line in results_lines]
+    console_lines = [clean(line) for line in console_lines]
+    found = sections(results_lines)
+
+    done = "@@@ guest-done" in results_lines
+    if done:
+        run.count("checks", "pass")
+    else:
+        why = "timed out" if "guest-timeout" in results_lines else "crashed or powered off early"
+        run.fail("checks", f"the guest did not finish ({why})", console_lines[-40:])
+
+    # The kernel log: the guest's dmesg dump if it got that far, else the console.
+    if "dmesg" in found and found["dmesg"][1] is not None:
+        log, source = found["dmesg"][0], "dmesg"
+    else:
+        log, source = console_lines, "console"
+    log = [TIMESTAMP.sub("", line) for line in log]
+
+    judge_kunit(run, log)
+    names = [n for n in found if n not in ("dmesg", "kmemleak")]
+    for name in names:
+        body, rc = found[name]
+        if mode == "test":
+            judge_kselftest(run, name, body, rc)
+        elif rc != 0:
+            run.fail("demo", f"{name}: exit status {rc}", body[-20:])
+    if mode == "test" and not names:
+        run.fail("kselftest", "no test program ran")
+
+    judge_log(run, log, source)
+    if "@@@ kmemleak-unavailable" in results_lines:
+        run.fail("checks", "kmemleak is not available in the guest")
+    elif "kmemleak" in found:
+        leaks = [line for line in found["kmemleak"][0] if line.strip()]
+        if leaks:
+            run.fail("checks", "kmemleak found unreferenced objects", leaks[:60])
+        else:
+            run.count("checks", "pass")
+    elif done:
+        run.fail("checks", "no kmemleak report in the results")
+    return run, found
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("results", help="the guest's results log (second serial port)")
+    ap.add_argument("console", help="the kernel console log (first serial port)")
+    ap.add_argument("--mode", default="test")
+    ap.add_argument("--json", help="write the counts to this file")
+    ap.add_argument("--quiet", action="store_true", help="print only failures and the total")
+    args = ap.parse_args()
+
+    def read(path):
+        try:
+            with open(path, errors="replace") as f:
+                return f.readlines()
+        except FileNotFoundError:
+            return []
+
+    run, found = judge(read(args.results), read(args.console), args.mode)
+    if not args.quiet:
+        for layer, (p, f, s) in sorted(run.layers.items()):
+            print(f"    {layer:10} {p:5} passed {f:4} failed {s:4} skipped")
+    for title, detail in run.failures:
+        print(f"FAILED: {title}")
+        for line in detail:
+            print(f"    | {line}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"passed": run.passed, "failed": run.failed, "skipped": run.skipped,
+                       "layers": run.layers}, f)
+    print(f"{run.passed} passed, {run.failed} failed, {run.skipped} skipped")
+    return 1 if run.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Run every test layer: host tests of the tooling, then one guest boot that
+# runs the KUnit suites (at boot) and the kselftests, then a guest boot that
+# injects a WARN and must be judged failed. Ends with "N passed, N failed".
+. "$(dirname "$0")/lib.sh"
+
+"$REPO/scripts/deps.sh"
+"$REPO/scripts/tree.sh"
+"$REPO/scripts/config.sh"
+"$REPO/scripts/build.sh"
+"$REPO/scripts/initramfs.sh"
+
+passed=0 failed=0 skipped=0
+add() { passed=$((passed + $1)) failed=$((failed + $2)) skipped=$((skipped + ${3:-0})); }
+
+stage "host tests (the tooling's result parser)"
+host_log=$LOGS/host-tests.log
+python3 -m unittest discover -s "$REPO/scripts/tests" -v >"$host_log" 2>&1 || true
+host_pass=$(grep -c '\.\.\. ok$' "$host_log" || true)
+host_fail=$(grep -cE '\.\.\. (FAIL|ERROR)$' "$host_log" || true)
+grep -q '^Ran [1-9]' "$host_log" || host_fail=$((host_fail + 1))
+[ "$host_fail" -eq 0 ] || sed -n '/^=====/,$p' "$host_log"
+echo "    host       $(printf '%5d' "$host_pass") passed $(printf '%4d' "$host_fail") failed"
+add "$host_pass" "$host_fail"
+
+"$REPO/scripts/boot.sh" test
+stage "judging the guest run"
+python3 "$REPO/scripts/results.py" --mode test --json "$LOGS/results-test.json" \
+	"$LOGS/results-test.log" "$LOGS/console-test.log" | sed '$d' || true
+read -r p f s < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["passed"], d["failed"], d["skipped"])' "$LOGS/results-test.json")
+add "$p" "$f" "$s"
+
+# The run above proves nothing if the checker misses real reports: boot once
+# more, let LKDTM raise a WARN, and require the checker to fail that run.
+"$REPO/scripts/boot.sh" inject-warn
+stage "judging the injected-WARN run (it must fail)"
+if python3 "$REPO/scripts/results.py" --mode inject-warn --quiet \
+	"$LOGS/results-inject-warn.log" "$LOGS/console-inject-warn.log" >"$LOGS/inject-warn.judged" 2>&1; then
+	echo "FAILED: a guest run with an injected WARN was judged clean"
+	add 0 1
+elif grep -q 'lkdtm_WARNING' "$LOGS/inject-warn.judged"; then
+	echo "    the injected WARN was caught"
+	add 1 0
+else
+	echo "FAILED: the injected-WARN run failed, but not because of the WARN:"
+	sed 's/^/    /' "$LOGS/inject-warn.judged"
+	add 0 1
+fi
+
+stage "done; logs in $LOGS"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
