@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Boot the test kernel in QEMU (TCG) with the devices of the end-to-end setup
-# and run the guest in the given mode (test, demo, inject-warn). The kernel
-# console goes to $LOGS/console-MODE.log, the guest's results to
-# $LOGS/results-MODE.log. A guest that does not power off in time is killed.
+# Boot the test kernel in QEMU (TCG) and run one list of the guest:
+#   boot.sh RUN [kunit]
+# RUN is a list of scripts/guest (mock, iommu, demo) or inject-warn. The
+# "mock" guest has no vIOMMU, because in 6.12 iommufd's test mock cannot
+# probe its devices while intel-iommu owns the machine; every other guest has
+# QEMU's intel-iommu. All have edu and ivshmem. KUnit runs at boot only when
+# the second argument is "kunit". The kernel console goes to
+# $LOGS/console-RUN.log, the guest's results to $LOGS/results-RUN.log.
+# A guest that does not power off in time is killed.
 . "$(dirname "$0")/lib.sh"
 
-mode=${1:-test}
+mode=${1:-mock}
+kunit=0
+[ "${2:-}" = kunit ] && kunit=1
 timeout=${DMABUF_IC_GUEST_TIMEOUT:-2400}
 kernel=$OBJ/arch/x86/boot/bzImage
 initrd=$INITRAMFS/initramfs.cpio.gz
@@ -24,15 +31,22 @@ truncate -s 4M "$ivshmem"
 rm -f "$console" "$results"
 mkdir -p "$LOGS"
 
-stage "booting the guest ($mode mode, QEMU TCG, timeout ${timeout}s)"
+cmdline="console=ttyS0 log_buf_len=32M panic=-1 kunit.enable=$kunit dmabuf_ic.run=$mode"
+iommu=()
+if [ "$mode" != mock ]; then
+	iommu=(-device intel-iommu,intremap=on,caching-mode=on)
+	cmdline="$cmdline intel_iommu=on"
+fi
+
+stage "booting the $mode guest (QEMU TCG, timeout ${timeout}s)"
 qemu_args=(
 	-machine q35 -accel tcg -cpu max -smp 2 -m 2G
-	-device intel-iommu,intremap=on,caching-mode=on
+	"${iommu[@]}"
 	-device edu
 	-object "memory-backend-file,id=ivshmem,share=on,mem-path=$ivshmem,size=4M"
 	-device ivshmem-plain,memdev=ivshmem
 	-kernel "$kernel" -initrd "$initrd"
-	-append "console=ttyS0 intel_iommu=on log_buf_len=32M panic=-1 dmabuf_ic.mode=$mode"
+	-append "$cmdline"
 	-display none -monitor none -nic none -no-reboot
 	-serial "file:$console" -serial "file:$results"
 )

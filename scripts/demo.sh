@@ -9,7 +9,7 @@
 "$REPO/scripts/config.sh"
 "$REPO/scripts/build.sh"
 "$REPO/scripts/initramfs.sh"
-"$REPO/scripts/boot.sh" demo
+"$REPO/scripts/boot.sh" demo kunit
 
 stage "what the guest reported"
 awk '/^@@@ begin demo/{on=1; next} /^@@@ end demo/{on=0} on' "$LOGS/results-demo.log" |

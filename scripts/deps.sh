@@ -10,7 +10,7 @@ PACKAGES=(
 	rustc-web rust-web-src rustfmt-web rust-web-clippy
 	clang libclang-dev llvm lld
 	gcc make libc6-dev bc flex bison libelf-dev libssl-dev
-	cpio kmod xz-utils git python3
+	cpio kmod xz-utils git python3 python3-ply python3-git
 	qemu-system-x86 busybox-static
 )
 BINDGEN_VERSION=0.69.5

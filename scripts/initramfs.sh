@@ -6,7 +6,7 @@
 
 SELFTESTS=$CACHE/selftests
 # Kselftest directories (under tools/testing/selftests) whose programs the
-# guest runs; scripts/guest/list says how.
+# guests run; scripts/guest/*.list say which guest runs what.
 SELFTEST_DIRS="iommu"
 
 [ -d "$OBJ/usr/include/linux" ] || die "no installed uAPI headers: run scripts/build.sh first"
@@ -28,7 +28,7 @@ mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,tests}
 cp "$BUSYBOX" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 cp "$REPO/scripts/guest/init" "$root/init"
-cp "$REPO/scripts/guest/list" "$REPO/scripts/guest/demo-list" "$REPO/scripts/guest/demo.sh" "$root/tests/"
+cp "$REPO"/scripts/guest/*.list "$REPO/scripts/guest/demo.sh" "$root/tests/"
 for dir in $SELFTEST_DIRS; do
 	find "$SELFTESTS/$dir" -maxdepth 1 -type f -executable -exec cp {} "$root/tests/" \;
 done

@@ -25,6 +25,9 @@ KMAKE_ARGS=(
 	RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
 	BINDGEN="$CARGO_BIN/bindgen"
 	RUST_LIB_SRC=/usr/lib/rustlib/src/rust/library
+	RUSTFMT=/usr/bin/rustfmt
+	# Clippy on every build (same objects as rustc); warnings fail build.sh.
+	CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver
 )
 
 START_TIME=${DMABUF_IC_START:-$(date +%s)}

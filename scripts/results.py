@@ -211,7 +211,7 @@ def judge_log(run, log, source):
         run.count("checks", "pass")
 
 
-def judge(results_lines, console_lines, mode):
+def judge(results_lines, console_lines, mode, kunit=True):
     run = Run()
     results_lines = [clean(line) for line in results_lines]
     console_lines = [clean(line) for line in console_lines]
@@ -231,7 +231,8 @@ def judge(results_lines, console_lines, mode):
         log, source = console_lines, "console"
     log = [TIMESTAMP.sub("", line) for line in log]
 
-    judge_kunit(run, log)
+    if kunit:
+        judge_kunit(run, log)
     names = [n for n in found if n not in ("dmesg", "kmemleak")]
     for name in names:
         body, rc = found[name]
@@ -260,7 +261,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("results", help="the guest's results log (second serial port)")
     ap.add_argument("console", help="the kernel console log (first serial port)")
-    ap.add_argument("--mode", default="test")
+    ap.add_argument("--mode", default="test", choices=("test", "demo"),
+                    help="test: sections are TAP programs; demo: they only need to succeed")
+    ap.add_argument("--no-kunit", action="store_true", help="KUnit was disabled in this run")
     ap.add_argument("--json", help="write the counts to this file")
     ap.add_argument("--quiet", action="store_true", help="print only failures and the total")
     args = ap.parse_args()
@@ -272,7 +275,7 @@ def main():
         except FileNotFoundError:
             return []
 
-    run, found = judge(read(args.results), read(args.console), args.mode)
+    run, found = judge(read(args.results), read(args.console), args.mode, not args.no_kunit)
     if not args.quiet:
         for layer, (p, f, s) in sorted(run.layers.items()):
             print(f"    {layer:10} {p:5} passed {f:4} failed {s:4} skipped")

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Run every test layer: host tests of the tooling, then one guest boot that
-# runs the KUnit suites (at boot) and the kselftests, then a guest boot that
-# injects a WARN and must be judged failed. Ends with "N passed, N failed".
+# Run every test layer: style checks, host tests of the tooling, one guest
+# boot per guest list (scripts/guest/*.list; KUnit runs in the first), and a
+# guest boot that injects a WARN and must be judged failed.
+# Ends with "N passed, N failed, N skipped".
 . "$(dirname "$0")/lib.sh"
 
 "$REPO/scripts/deps.sh"
@@ -14,6 +15,9 @@
 passed=0 failed=0 skipped=0
 add() { passed=$((passed + $1)) failed=$((failed + $2)) skipped=$((skipped + ${3:-0})); }
 
+"$REPO/scripts/lint.sh" | tee "$LOGS/lint.out" || true
+add "$(grep -c '^lint: .* ok$' "$LOGS/lint.out" || true)" "$(grep -c '^lint: .* FAILED$' "$LOGS/lint.out" || true)"
+
 stage "host tests (the tooling's result parser)"
 host_log=$LOGS/host-tests.log
 python3 -m unittest discover -s "$REPO/scripts/tests" -v >"$host_log" 2>&1 || true
@@ -24,18 +28,30 @@ grep -q '^Ran [1-9]' "$host_log" || host_fail=$((host_fail + 1))
 echo "    host       $(printf '%5d' "$host_pass") passed $(printf '%4d' "$host_fail") failed"
 add "$host_pass" "$host_fail"
 
-"$REPO/scripts/boot.sh" test
-stage "judging the guest run"
-python3 "$REPO/scripts/results.py" --mode test --json "$LOGS/results-test.json" \
-	"$LOGS/results-test.log" "$LOGS/console-test.log" | sed '$d' || true
-read -r p f s < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["passed"], d["failed"], d["skipped"])' "$LOGS/results-test.json")
-add "$p" "$f" "$s"
+# guest RUN [kunit]: boot a guest that runs scripts/guest/RUN.list, judge it.
+guest() {
+	local run=$1 kunit=${2:-} args=()
+	if ! grep -qv '^[[:space:]]*\(#\|$\)' "$REPO/scripts/guest/$run.list"; then
+		echo "    (the $run guest has nothing to run yet)"
+		return 0
+	fi
+	[ "$kunit" = kunit ] || args+=(--no-kunit)
+	"$REPO/scripts/boot.sh" "$run" $kunit
+	stage "judging the $run guest"
+	python3 "$REPO/scripts/results.py" --mode test "${args[@]}" --json "$LOGS/results-$run.json" \
+		"$LOGS/results-$run.log" "$LOGS/console-$run.log" | sed '$d' || true
+	read -r p f s < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["passed"], d["failed"], d["skipped"])' "$LOGS/results-$run.json")
+	add "$p" "$f" "$s"
+}
+rm -f "$LOGS"/results-*.json
+guest mock kunit
+guest iommu
 
 # The run above proves nothing if the checker misses real reports: boot once
 # more, let LKDTM raise a WARN, and require the checker to fail that run.
 "$REPO/scripts/boot.sh" inject-warn
 stage "judging the injected-WARN run (it must fail)"
-if python3 "$REPO/scripts/results.py" --mode inject-warn --quiet \
+if python3 "$REPO/scripts/results.py" --mode demo --no-kunit --quiet \
 	"$LOGS/results-inject-warn.log" "$LOGS/console-inject-warn.log" >"$LOGS/inject-warn.judged" 2>&1; then
 	echo "FAILED: a guest run with an injected WARN was judged clean"
 	add 0 1

@@ -36,9 +36,18 @@ unpack_pristine() {
 	echo "$version" >"$CACHE/pristine-version"
 }
 
-# Print the id of the tree "pristine + overlay + patches".
-wanted_tree() {
-	local index=$CACHE/overlay.index dir file blob mode patch err
+# The commit message of a patch file: its Subject line, then the text up to
+# the "---" line that starts the diff.
+patch_message() {
+	sed -n -e '1,/^---$/{' -e 's/^Subject: \(\[PATCH[^]]*\] \)\{0,1\}//p' -e '}' "$1" | head -n 1
+	echo
+	sed -n '/^Subject: /,/^---$/p' "$1" | sed -e '1d' -e '$d' | sed -e '/./,$!d'
+}
+
+# Build the series "pristine + overlay commit + one commit per patch" in a
+# temporary index, without touching the work tree; print the last commit.
+wanted_series() {
+	local index=$CACHE/overlay.index dir file blob mode patch err commit tree
 	rm -f "$index"
 	export GIT_INDEX_FILE=$index
 	git_src read-tree pristine
@@ -51,30 +60,38 @@ wanted_tree() {
 			git_src update-index --add --cacheinfo "$mode,$blob,$file"
 		done < <(cd "$REPO" && find "$dir" -type f -print0 | sort -z)
 	done
+	commit=$(git_src rev-parse pristine)
+	tree=$(git_src write-tree)
+	if [ "$tree" != "$(git_src rev-parse 'pristine^{tree}')" ]; then
+		commit=$(printf '%s\n\n%s\n' "dmabuf-interconnect: add the new files" \
+			"The files that the project adds under: $OVERLAY_DIRS." | fmt -w 72 |
+			git_src commit-tree "$tree" -p "$commit")
+	fi
 	for patch in "$REPO"/patches/*.patch; do
 		[ -e "$patch" ] || continue
 		if ! err=$(git_src apply --cached --whitespace=nowarn "$patch" 2>&1); then
 			unset GIT_INDEX_FILE
 			die "patches/$(basename "$patch") no longer applies: $(echo "$err" | head -n 1)"
 		fi
+		commit=$(patch_message "$patch" | git_src commit-tree "$(git_src write-tree)" -p "$commit")
 	done
-	git_src write-tree
 	unset GIT_INDEX_FILE
 	rm -f "$index"
+	echo "$commit"
 }
 
 mkdir -p "$CACHE"
 unpack_pristine
 stage "applying overlay and patches/"
-tree=$(wanted_tree)
+series=$(wanted_series)
+tree=$(git_src rev-parse "$series^{tree}")
 # Throw away anything edited by hand in the cache tree, then switch trees.
 git_src reset -q --hard HEAD
 git_src clean -q -f -d -x
 if [ "$(git_src rev-parse 'HEAD^{tree}')" != "$tree" ]; then
 	git_src read-tree -m -u HEAD "$tree"
-	commit=$(git_src commit-tree "$tree" -p pristine -m "dmabuf-interconnect overlay")
-	git_src update-ref HEAD "$commit"
-	echo "    kernel tree updated: $(git_src diff --stat pristine HEAD | tail -n 1)"
+	echo "    kernel tree updated: $(git_src diff --stat HEAD "$tree" | tail -n 1)"
 else
 	echo "    kernel tree already up to date"
 fi
+git_src update-ref HEAD "$series"

@@ -14,6 +14,8 @@ use crate::{
 };
 use core::ptr::NonNull;
 
+pub mod interconnect;
+
 /// A dma-buf: a buffer shared between an exporter, importers and userspace.
 ///
 /// References are counted through the file that backs every dma-buf, so an
@@ -69,19 +71,19 @@ impl DmaBuf {
     /// static RELEASED: AtomicBool = AtomicBool::new(false);
     ///
     /// // A minimal exporter: this test never attaches, so map is never called.
-    /// unsafe extern "C" fn map(
+    /// extern "C" fn map(
     ///     _: *mut bindings::dma_buf_attachment,
     ///     _: bindings::dma_data_direction,
     /// ) -> *mut bindings::sg_table {
     ///     EINVAL.to_ptr()
     /// }
-    /// unsafe extern "C" fn unmap(
+    /// extern "C" fn unmap(
     ///     _: *mut bindings::dma_buf_attachment,
     ///     _: *mut bindings::sg_table,
     ///     _: bindings::dma_data_direction,
     /// ) {
     /// }
-    /// unsafe extern "C" fn release(_: *mut bindings::dma_buf) {
+    /// extern "C" fn release(_: *mut bindings::dma_buf) {
     ///     RELEASED.store(true, Ordering::Relaxed);
     /// }
     /// static OPS: bindings::dma_buf_ops = bindings::dma_buf_ops {
@@ -98,6 +100,8 @@ impl DmaBuf {
     /// info.ops = &OPS;
     /// info.size = 4096;
     /// info.flags = bindings::O_RDWR as i32;
+    /// // The exporter's private data: anything but NULL.
+    /// info.priv_ = RELEASED.as_ptr().cast();
     /// // SAFETY: `info` is a valid export description with the mandatory ops.
     /// let raw = from_err_ptr(unsafe { bindings::dma_buf_export(&info) })?;
     /// // SAFETY: `raw` is a new dma-buf whose reference the fd takes over.

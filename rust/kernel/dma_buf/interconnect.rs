@@ -1,0 +1,483 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Interconnect negotiation between a dma-buf exporter and an importer.
+//!
+//! An *interconnect* is one way for an importer to reach the memory of a
+//! dma-buf: a DMA-mapped scatter-gather table ([`Sgt`]), a list of physical
+//! MMIO ranges for importers that program an IOMMU themselves ([`PhysList`]),
+//! or a private link between two drivers. Each interconnect is a `static`
+//! [`InterconnectType`]; its address is its identity, so a driver adds a new
+//! interconnect by declaring a static of its own, without touching this file.
+//!
+//! The exporter offers an ordered [`OfferList`] (first entry preferred), the
+//! importer states what it accepts in an [`AcceptList`]. [`negotiate`] picks
+//! the first offer that the importer accepts and whose type-specific
+//! [`Interconnect::matches`] agrees. Listing [`Sgt`] last on both sides is how
+//! a pair falls back to the classic path.
+
+use crate::{
+    alloc::{flags::GFP_KERNEL, KVec},
+    error::{code::*, Error, Result},
+    str::CStr,
+    sync::Arc,
+};
+use core::{any::Any, marker::PhantomData};
+
+/// Returns the `EOPNOTSUPP` error, which 6.12's `error::code` lacks.
+pub fn eopnotsupp() -> Error {
+    Error::from_errno(-(crate::bindings::EOPNOTSUPP as i32))
+}
+
+/// The behaviour of one interconnect.
+///
+/// Implemented by a marker type; the interconnect itself is a `static`
+/// [`InterconnectType`] of that marker.
+pub trait Interconnect: Sized + Send + Sync + 'static {
+    /// What an exporter states when it offers this interconnect, for
+    /// example the p2pdma provider of a PCI BAR.
+    type Offer: Send + Sync + 'static;
+
+    /// What an importer states when it accepts this interconnect, for
+    /// example the device that will access the memory.
+    type Accept: Send + Sync + 'static;
+
+    /// Decides whether this offer and this acceptance can work together,
+    /// for example whether the importer can reach the exporter's PCI BAR.
+    ///
+    /// Called during negotiation only for entries of this interconnect.
+    fn matches(_offer: &Self::Offer, _accept: &Self::Accept) -> bool {
+        true
+    }
+}
+
+/// A unique interconnect, identified by the address of its `static`.
+///
+/// # Examples
+///
+/// A driver-private interconnect, declared outside the core:
+///
+/// ```
+/// use kernel::{c_str, dma_buf::interconnect::{Interconnect, InterconnectType}};
+///
+/// struct MyLink;
+/// impl Interconnect for MyLink {
+///     type Offer = u32; // The exporter's link id.
+///     type Accept = u32; // The link id the importer is plugged into.
+///     fn matches(offer: &u32, accept: &u32) -> bool {
+///         offer == accept
+///     }
+/// }
+/// static MY_LINK: InterconnectType<MyLink> = InterconnectType::new(c_str!("my-link"));
+/// assert_eq!(MY_LINK.name().as_bytes(), b"my-link");
+/// ```
+pub struct InterconnectType<I: Interconnect> {
+    name: &'static CStr,
+    _marker: PhantomData<I>,
+}
+
+impl<I: Interconnect> InterconnectType<I> {
+    /// Creates an interconnect type; use it only to initialise a `static`.
+    pub const fn new(name: &'static CStr) -> Self {
+        Self {
+            name,
+            _marker: PhantomData,
+        }
+    }
+
+    /// Returns the name of the interconnect.
+    pub fn name(&self) -> &'static CStr {
+        self.name
+    }
+}
+
+/// An interconnect type with its marker type erased, as stored in lists.
+pub trait AnyInterconnect: Send + Sync {
+    /// Returns the name of the interconnect.
+    fn name(&self) -> &'static CStr;
+
+    /// Calls [`Interconnect::matches`] on type-erased arguments; `false`
+    /// when either argument is not of this interconnect's types.
+    fn matches_any(&self, offer: &dyn Any, accept: &dyn Any) -> bool;
+}
+
+impl<I: Interconnect> AnyInterconnect for InterconnectType<I> {
+    fn name(&self) -> &'static CStr {
+        self.name
+    }
+
+    fn matches_any(&self, offer: &dyn Any, accept: &dyn Any) -> bool {
+        match (
+            offer.downcast_ref::<I::Offer>(),
+            accept.downcast_ref::<I::Accept>(),
+        ) {
+            (Some(offer), Some(accept)) => I::matches(offer, accept),
+            _ => false,
+        }
+    }
+}
+
+/// A reference to a unique interconnect type, compared by address.
+#[derive(Clone, Copy)]
+pub struct TypeRef(&'static dyn AnyInterconnect);
+
+impl TypeRef {
+    /// Returns the name of the interconnect.
+    pub fn name(self) -> &'static CStr {
+        self.0.name()
+    }
+
+    /// Returns true if `self` is the interconnect `ty`.
+    pub fn is<I: Interconnect>(self, ty: &'static InterconnectType<I>) -> bool {
+        self == TypeRef(ty)
+    }
+}
+
+impl PartialEq for TypeRef {
+    fn eq(&self, other: &Self) -> bool {
+        // Compare the data addresses only: vtable addresses of the same
+        // type may differ between codegen units.
+        core::ptr::eq(
+            self.0 as *const dyn AnyInterconnect as *const u8,
+            other.0 as *const dyn AnyInterconnect as *const u8,
+        )
+    }
+}
+
+impl Eq for TypeRef {}
+
+impl<I: Interconnect> From<&'static InterconnectType<I>> for TypeRef {
+    fn from(ty: &'static InterconnectType<I>) -> Self {
+        TypeRef(ty)
+    }
+}
+
+/// One entry of a list: an interconnect and what its side states about it.
+struct Entry {
+    ty: TypeRef,
+    info: Arc<dyn Any + Send + Sync>,
+}
+
+impl Entry {
+    fn new<I: Interconnect, T: Send + Sync + 'static>(
+        ty: &'static InterconnectType<I>,
+        info: T,
+    ) -> Result<Self> {
+        let info: Arc<dyn Any + Send + Sync> = Arc::new(info, GFP_KERNEL)?;
+        Ok(Self {
+            ty: TypeRef(ty),
+            info,
+        })
+    }
+}
+
+/// A list of interconnect entries without duplicates.
+///
+/// # Invariants
+///
+/// `entries` is not empty and no two entries have the same type.
+struct List {
+    entries: KVec<Entry>,
+}
+
+impl List {
+    fn new() -> Self {
+        Self {
+            entries: KVec::new(),
+        }
+    }
+
+    fn push(&mut self, entry: Entry) -> Result {
+        if self.entries.iter().any(|e| e.ty == entry.ty) {
+            return Err(EINVAL);
+        }
+        self.entries.push(entry, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    fn check(self) -> Result<Self> {
+        if self.entries.is_empty() {
+            return Err(EINVAL);
+        }
+        // INVARIANT: `push` refused duplicates and the list is not empty.
+        Ok(self)
+    }
+
+    fn types(&self) -> impl Iterator<Item = TypeRef> + '_ {
+        self.entries.iter().map(|e| e.ty)
+    }
+}
+
+/// What an exporter offers, in its order of preference.
+///
+/// # Examples
+///
+/// ```
+/// # use kernel::prelude::*;
+/// use kernel::dma_buf::interconnect::{OfferList, PHYS_LIST, SGT, SgtOffer};
+///
+/// let offers = OfferList::builder()
+///     .offer(&PHYS_LIST, ())?
+///     .offer(&SGT, SgtOffer::default())?
+///     .revocable(true)
+///     .build()?;
+/// assert!(offers.revocable());
+/// assert_eq!(offers.types().count(), 2);
+///
+/// // Duplicates and empty lists are refused.
+/// assert_eq!(OfferList::builder().offer(&SGT, SgtOffer::default())?
+///     .offer(&SGT, SgtOffer::default()).err(), Some(EINVAL));
+/// assert_eq!(OfferList::builder().build().err(), Some(EINVAL));
+/// # Ok::<(), Error>(())
+/// ```
+pub struct OfferList {
+    list: List,
+    revocable: bool,
+}
+
+/// Builds an [`OfferList`].
+pub struct OfferListBuilder {
+    list: List,
+    revocable: bool,
+}
+
+impl OfferList {
+    /// Starts an empty, non-revocable offer list.
+    pub fn builder() -> OfferListBuilder {
+        OfferListBuilder {
+            list: List::new(),
+            revocable: false,
+        }
+    }
+
+    /// Returns true if the exporter may revoke access to the buffer.
+    pub fn revocable(&self) -> bool {
+        self.revocable
+    }
+
+    /// Returns the offered interconnects in order of preference.
+    pub fn types(&self) -> impl Iterator<Item = TypeRef> + '_ {
+        self.list.types()
+    }
+
+    /// Returns what the exporter stated for the offer of `ty`, if offered.
+    pub fn info<I: Interconnect>(&self, ty: &'static InterconnectType<I>) -> Option<&I::Offer> {
+        self.list
+            .entries
+            .iter()
+            .find(|e| e.ty.is(ty))
+            .and_then(|e| e.info.downcast_ref())
+    }
+}
+
+impl OfferListBuilder {
+    /// Appends an offer of `ty`; fails with `EINVAL` if `ty` is already there.
+    pub fn offer<I: Interconnect>(
+        mut self,
+        ty: &'static InterconnectType<I>,
+        info: I::Offer,
+    ) -> Result<Self> {
+        self.list.push(Entry::new(ty, info)?)?;
+        Ok(self)
+    }
+
+    /// Sets whether the exporter may revoke access to the buffer.
+    pub fn revocable(mut self, revocable: bool) -> Self {
+        self.revocable = revocable;
+        self
+    }
+
+    /// Finishes the list; fails with `EINVAL` if it is empty.
+    pub fn build(self) -> Result<OfferList> {
+        Ok(OfferList {
+            list: self.list.check()?,
+            revocable: self.revocable,
+        })
+    }
+}
+
+/// What an importer accepts, and whether it honours invalidation.
+///
+/// An importer that honours invalidation stops every access to the buffer
+/// before its invalidate callback returns; only such importers may attach
+/// to a revocable buffer.
+pub struct AcceptList {
+    list: List,
+    honours_invalidation: bool,
+}
+
+/// Builds an [`AcceptList`].
+pub struct AcceptListBuilder {
+    list: List,
+    honours_invalidation: bool,
+}
+
+impl AcceptList {
+    /// Starts an empty accept list of an importer that cannot be invalidated.
+    pub fn builder() -> AcceptListBuilder {
+        AcceptListBuilder {
+            list: List::new(),
+            honours_invalidation: false,
+        }
+    }
+
+    /// Returns true if the importer stops all access when invalidated.
+    pub fn honours_invalidation(&self) -> bool {
+        self.honours_invalidation
+    }
+
+    /// Returns the accepted interconnects.
+    pub fn types(&self) -> impl Iterator<Item = TypeRef> + '_ {
+        self.list.types()
+    }
+}
+
+impl AcceptListBuilder {
+    /// Accepts `ty`; fails with `EINVAL` if `ty` is already accepted.
+    pub fn accept<I: Interconnect>(
+        mut self,
+        ty: &'static InterconnectType<I>,
+        info: I::Accept,
+    ) -> Result<Self> {
+        self.list.push(Entry::new(ty, info)?)?;
+        Ok(self)
+    }
+
+    /// Declares that the importer stops all access when invalidated.
+    pub fn honours_invalidation(mut self, honours: bool) -> Self {
+        self.honours_invalidation = honours;
+        self
+    }
+
+    /// Finishes the list; fails with `EINVAL` if it is empty.
+    pub fn build(self) -> Result<AcceptList> {
+        Ok(AcceptList {
+            list: self.list.check()?,
+            honours_invalidation: self.honours_invalidation,
+        })
+    }
+}
+
+/// The outcome of a successful negotiation.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Negotiated {
+    /// Index of the winning entry in the exporter's offer list.
+    pub offer: usize,
+    /// Index of the winning entry in the importer's accept list.
+    pub accept: usize,
+}
+
+/// Picks the interconnect an importer will use to reach a buffer.
+///
+/// Walks the offers in the exporter's order and returns the first one the
+/// importer accepts and whose [`Interconnect::matches`] agrees.
+///
+/// Fails with `EOPNOTSUPP` if there is no such offer, or if the buffer is
+/// revocable and the importer does not honour invalidation.
+///
+/// # Examples
+///
+/// ```
+/// # use kernel::prelude::*;
+/// use kernel::dma_buf::interconnect::*;
+///
+/// let offers = OfferList::builder()
+///     .offer(&PHYS_LIST, ())?
+///     .offer(&SGT, SgtOffer::default())?
+///     .build()?;
+///
+/// // An IOMMU-programming importer gets the physical list...
+/// let iommu = AcceptList::builder().accept(&PHYS_LIST, ())?.build()?;
+/// let n = negotiate(&offers, &iommu)?;
+/// assert_eq!((n.offer, n.accept), (0, 0));
+/// assert!(offers.type_at(n.offer).is(&PHYS_LIST));
+///
+/// // ... an ordinary DMA device falls back to the scatter-gather table.
+/// let dev = AcceptList::builder().accept(&SGT, SgtAccept::default())?.build()?;
+/// assert_eq!(negotiate(&offers, &dev)?, Negotiated { offer: 1, accept: 0 });
+///
+/// // Nothing in common.
+/// let only_phys = OfferList::builder().offer(&PHYS_LIST, ())?.build()?;
+/// assert_eq!(negotiate(&only_phys, &dev).err(), Some(eopnotsupp()));
+///
+/// // A revocable buffer refuses an importer that cannot be invalidated.
+/// let revocable = OfferList::builder().offer(&SGT, SgtOffer::default())?
+///     .revocable(true).build()?;
+/// assert_eq!(negotiate(&revocable, &dev).err(), Some(eopnotsupp()));
+/// let dev = AcceptList::builder().accept(&SGT, SgtAccept::default())?
+///     .honours_invalidation(true).build()?;
+/// assert_eq!(negotiate(&revocable, &dev)?, Negotiated { offer: 0, accept: 0 });
+/// # Ok::<(), Error>(())
+/// ```
+pub fn negotiate(offers: &OfferList, accepts: &AcceptList) -> Result<Negotiated> {
+    if offers.revocable && !accepts.honours_invalidation {
+        return Err(eopnotsupp());
+    }
+    for (oi, offer) in offers.list.entries.iter().enumerate() {
+        for (ai, accept) in accepts.list.entries.iter().enumerate() {
+            if offer.ty == accept.ty && offer.ty.0.matches_any(&*offer.info, &*accept.info) {
+                return Ok(Negotiated {
+                    offer: oi,
+                    accept: ai,
+                });
+            }
+        }
+    }
+    Err(eopnotsupp())
+}
+
+impl OfferList {
+    /// Returns the type of the offer at `index`.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `index` is out of bounds; indices come from [`negotiate`].
+    pub fn type_at(&self, index: usize) -> TypeRef {
+        self.list.entries[index].ty
+    }
+}
+
+/// The classic path: the exporter maps the buffer for the importer's device
+/// and hands it a DMA-mapped scatter-gather table.
+pub struct Sgt;
+
+/// What an exporter states when it offers [`Sgt`].
+#[derive(Default)]
+pub struct SgtOffer {
+    /// The memory is PCI MMIO: only importers that allow peer-to-peer DMA
+    /// can use the table.
+    pub peer_to_peer: bool,
+}
+
+/// What an importer states when it accepts [`Sgt`].
+#[derive(Default)]
+pub struct SgtAccept {
+    /// The importer's device can do peer-to-peer DMA to PCI MMIO.
+    pub allow_peer_to_peer: bool,
+}
+
+impl Interconnect for Sgt {
+    type Offer = SgtOffer;
+    type Accept = SgtAccept;
+
+    fn matches(offer: &SgtOffer, accept: &SgtAccept) -> bool {
+        !offer.peer_to_peer || accept.allow_peer_to_peer
+    }
+}
+
+/// The DMA-mapped scatter-gather table interconnect.
+pub static SGT: InterconnectType<Sgt> = InterconnectType::new(crate::c_str!("sgt"));
+
+/// Physical MMIO ranges handed to an importer that programs an IOMMU itself.
+///
+/// Only importers that never let a CPU or a device reach the addresses
+/// except through their own IOMMU page tables may accept it.
+pub struct PhysList;
+
+impl Interconnect for PhysList {
+    type Offer = ();
+    type Accept = ();
+}
+
+/// The physical-range-list interconnect.
+pub static PHYS_LIST: InterconnectType<PhysList> =
+    InterconnectType::new(crate::c_str!("phys-list"));
