@@ -12,8 +12,9 @@ use crate::{
     error::{from_err_ptr, Result},
     types::{ARef, AlwaysRefCounted, Opaque},
 };
-use core::ptr::NonNull;
+use core::{marker::PhantomData, ptr::NonNull};
 
+pub mod exporter;
 pub mod interconnect;
 
 /// A dma-buf: a buffer shared between an exporter, importers and userspace.
@@ -111,6 +112,8 @@ impl DmaBuf {
     /// let buf = DmaBuf::get(fd)?;
     /// assert_eq!(buf.as_raw(), raw);
     /// assert_eq!(buf.size(), 4096);
+    /// // Not made by this framework's exporter.
+    /// assert!(kernel::dma_buf::exporter::ExportCore::of(&buf).is_none());
     /// assert_eq!(DmaBuf::get(-1).err(), Some(EBADF));
     ///
     /// // Closing the fd leaves our reference as the only one.
@@ -151,10 +154,52 @@ impl DmaBuf {
         self.0.get()
     }
 
+    /// Takes the buffer's reservation lock (`dma_resv`) and returns its guard.
+    ///
+    /// The reservation lock protects the buffer's attachments and, for
+    /// buffers exported through [`exporter`], their revoked state. It is
+    /// taken after the exporter's own locks and before the importer's.
+    pub fn lock_resv(&self) -> ResvGuard<'_> {
+        // SAFETY: By the type invariant the buffer and its reservation
+        // object are alive. Without an acquire context the lock cannot fail
+        // with -EDEADLK, so the return value is always 0.
+        unsafe { bindings::dma_resv_lock((*self.as_raw()).resv, core::ptr::null_mut()) };
+        // INVARIANT: The lock was just taken by this thread.
+        ResvGuard {
+            buf: self,
+            _not_send: PhantomData,
+        }
+    }
+
     /// Returns the size of the buffer in bytes. It never changes.
     pub fn size(&self) -> usize {
         // SAFETY: By the type invariant the buffer is initialised, and `size`
         // is written once at export time.
         unsafe { (*self.as_raw()).size }
+    }
+}
+
+/// Proof that the reservation lock of a dma-buf is held; unlocks on drop.
+///
+/// # Invariants
+///
+/// The current thread holds the reservation lock of `buf`.
+pub struct ResvGuard<'a> {
+    buf: &'a DmaBuf,
+    // The lock must be released by the thread that took it.
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl ResvGuard<'_> {
+    /// Returns the buffer whose reservation lock is held.
+    pub fn buf(&self) -> &DmaBuf {
+        self.buf
+    }
+}
+
+impl Drop for ResvGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant this thread holds the lock.
+        unsafe { bindings::dma_resv_unlock((*self.buf.as_raw()).resv) };
     }
 }

@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Exporting dma-bufs whose importers negotiate an interconnect.
+//!
+//! [`export`] creates a dma-buf whose `dma_buf_ops` belong to this module.
+//! The driver keeps an [`Arc<Export<T>>`]: its state `T`, the interconnects
+//! it offers, and whether access is revoked. The state may outlive the
+//! buffer (userspace closed every fd) and the buffer may outlive the
+//! driver's interest in it, so neither holds the other alive: the buffer
+//! holds a reference to the [`Export`], and the [`Export`] knows its buffer
+//! only while the buffer exists.
+//!
+//! Revocation is marked under the buffer's reservation lock, so a mapping
+//! path that checks the state under the same lock never sees a stale answer.
+
+use super::{interconnect::OfferList, DmaBuf};
+use crate::{
+    bindings,
+    error::from_err_ptr,
+    new_mutex,
+    prelude::*,
+    str::CStr,
+    sync::{Arc, Mutex},
+    types::ARef,
+};
+use core::{
+    ptr::NonNull,
+    sync::atomic::{AtomicBool, Ordering},
+};
+
+/// The driver side of an exported dma-buf.
+pub trait Exporter: Send + Sync + 'static {}
+
+/// The state of one exported dma-buf, shared by the driver and the buffer.
+///
+/// `core` comes first so that the buffer's callbacks, which are the same
+/// for every exporter, can reach it without knowing `T`.
+#[repr(C)]
+#[pin_data]
+pub struct Export<T: Exporter> {
+    #[pin]
+    core: ExportCore,
+    exporter: T,
+}
+
+/// The part of an [`Export`] that does not depend on the driver.
+///
+/// # Invariants
+///
+/// `buf` is the buffer created by [`export`] for this state while that
+/// buffer exists, and `None` from the moment its release callback runs.
+/// `revoked` changes only while the buffer's reservation lock is held, or
+/// after the buffer is gone. `drop_export` drops one reference to the
+/// `Arc<Export<T>>` whose `core` this is.
+#[pin_data]
+pub struct ExportCore {
+    offers: OfferList,
+    #[pin]
+    buf: Mutex<Option<NonNull<bindings::dma_buf>>>,
+    revoked: AtomicBool,
+    drop_export: unsafe fn(*const crate::ffi::c_void),
+}
+
+// SAFETY: The raw buffer pointer is only used under the `buf` mutex, which
+// the release callback takes before the buffer is freed; everything else is
+// `Send`.
+unsafe impl Send for ExportCore {}
+// SAFETY: See `Send`; shared access goes through the mutex or atomics.
+unsafe impl Sync for ExportCore {}
+
+impl<T: Exporter> core::ops::Deref for Export<T> {
+    type Target = ExportCore;
+
+    fn deref(&self) -> &ExportCore {
+        &self.core
+    }
+}
+
+impl<T: Exporter> Export<T> {
+    /// Returns the driver's state.
+    pub fn exporter(&self) -> &T {
+        &self.exporter
+    }
+
+    /// Drops the reference that a buffer's `priv` holds.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` comes from `Arc::<Export<T>>::into_raw` and is not used again.
+    unsafe fn drop_export(ptr: *const crate::ffi::c_void) {
+        // SAFETY: Guaranteed by the caller.
+        drop(unsafe { Arc::<Self>::from_raw(ptr.cast()) });
+    }
+}
+
+impl ExportCore {
+    /// Returns the export state of `buf`, or `None` if another exporter
+    /// (not this framework) created it.
+    pub fn of(buf: &DmaBuf) -> Option<&ExportCore> {
+        // SAFETY: By the type invariant of `DmaBuf` the buffer is alive, and
+        // `ops` and `priv` are written once at export time.
+        let raw = unsafe { &*buf.as_raw() };
+        if !core::ptr::eq(raw.ops, &EXPORT_OPS) {
+            return None;
+        }
+        // SAFETY: Buffers with these ops were made by `export`, whose `priv`
+        // holds a reference to an `Export<T>` that starts with this core and
+        // that is dropped only when the buffer is freed, which cannot happen
+        // while `buf` is borrowed.
+        Some(unsafe { &*raw.priv_.cast::<ExportCore>() })
+    }
+
+    /// Returns what the buffer offers to importers.
+    pub fn offers(&self) -> &OfferList {
+        &self.offers
+    }
+
+    /// Returns true if access is revoked.
+    pub fn is_revoked(&self) -> bool {
+        self.revoked.load(Ordering::Relaxed)
+    }
+
+    /// Returns true while the buffer exists (some fd or reference is live).
+    pub fn has_buffer(&self) -> bool {
+        self.buf.lock().is_some()
+    }
+
+    /// Revokes access to the buffer, synchronously.
+    ///
+    /// Under the reservation lock: marks the buffer revoked and invalidates
+    /// every attachment; importers stop all access before their invalidate
+    /// callback returns. From then on mapping fails with `ENODEV` until
+    /// [`ExportCore::unrevoke`]. Importers never map again by themselves.
+    ///
+    /// Must be called after the exporter's own locks are taken and with no
+    /// importer lock held (lock order: exporter, reservation, importer).
+    pub fn revoke(&self) {
+        self.set_revoked(true);
+    }
+
+    /// Allows new mappings again after [`ExportCore::revoke`].
+    ///
+    /// Nothing is mapped again automatically: importers map when their user
+    /// asks them to.
+    pub fn unrevoke(&self) {
+        self.set_revoked(false);
+    }
+
+    fn set_revoked(&self, revoked: bool) {
+        let buf = self.buf.lock();
+        let Some(raw) = *buf else {
+            // INVARIANT: The buffer is gone; nobody can map it any more.
+            self.revoked.store(revoked, Ordering::Relaxed);
+            return;
+        };
+        // SAFETY: By the type invariant `raw` is alive while `buf` is locked:
+        // the release callback waits for this mutex before the buffer is
+        // freed.
+        let dmabuf = unsafe { DmaBuf::from_raw(raw.as_ptr()) };
+        let resv = dmabuf.lock_resv();
+        // INVARIANT: The reservation lock is held.
+        let was = self.revoked.swap(revoked, Ordering::Relaxed);
+        if revoked && !was {
+            // SAFETY: The reservation lock is held, as required.
+            unsafe { bindings::dma_buf_move_notify(raw.as_ptr()) };
+        }
+        drop(resv);
+    }
+}
+
+/// The `dma_buf_ops` of every buffer made by [`export`]; its address tells
+/// this framework's buffers from other exporters'.
+static EXPORT_OPS: bindings::dma_buf_ops = bindings::dma_buf_ops {
+    attach: Some(export_attach),
+    map_dma_buf: Some(export_map_dma_buf),
+    unmap_dma_buf: Some(export_unmap_dma_buf),
+    release: Some(export_release),
+    // SAFETY: All other callbacks are optional; zero means absent.
+    ..unsafe { core::mem::zeroed() }
+};
+
+/// Refuses importers that attach through plain `dma_buf_attach()`: they can
+/// neither state what they accept nor honour revocation.
+///
+/// # Safety
+///
+/// Called by the dma-buf core with a live buffer and attachment.
+unsafe extern "C" fn export_attach(
+    _dmabuf: *mut bindings::dma_buf,
+    _attach: *mut bindings::dma_buf_attachment,
+) -> crate::ffi::c_int {
+    super::interconnect::eopnotsupp().to_errno()
+}
+
+/// Never called: `export_attach` refuses every importer.
+///
+/// # Safety
+///
+/// Called by the dma-buf core with a live attachment.
+unsafe extern "C" fn export_map_dma_buf(
+    _attach: *mut bindings::dma_buf_attachment,
+    _dir: bindings::dma_data_direction,
+) -> *mut bindings::sg_table {
+    EINVAL.to_ptr()
+}
+
+/// Never called: `export_map_dma_buf` never succeeds.
+///
+/// # Safety
+///
+/// Called by the dma-buf core with a live attachment.
+unsafe extern "C" fn export_unmap_dma_buf(
+    _attach: *mut bindings::dma_buf_attachment,
+    _sgt: *mut bindings::sg_table,
+    _dir: bindings::dma_data_direction,
+) {
+}
+
+/// Detaches the buffer from its state and drops the buffer's reference.
+///
+/// # Safety
+///
+/// Called once by the dma-buf core when the last reference is gone, with
+/// `priv` as set by [`export`].
+unsafe extern "C" fn export_release(dmabuf: *mut bindings::dma_buf) {
+    // SAFETY: `priv` points to the core of the `Export<T>` that the buffer
+    // holds a reference to until the end of this function.
+    let core = unsafe { &*(*dmabuf).priv_.cast::<ExportCore>() };
+    // INVARIANT: The buffer is about to be freed; `set_revoked` holds this
+    // mutex while it uses the buffer.
+    *core.buf.lock() = None;
+    // SAFETY: By the type invariant of `ExportCore`, `drop_export` matches
+    // `priv`, and this is the only place that gives the reference up.
+    unsafe { (core.drop_export)((*dmabuf).priv_) };
+}
+
+/// Exports a dma-buf of `size` bytes for the driver state `exporter`.
+///
+/// Returns the shared state, which the driver keeps to revoke access, and
+/// the buffer, which it typically installs as a file descriptor.
+/// Fails with `EINVAL` if `size` is zero.
+///
+/// # Examples
+///
+/// ```
+/// # use kernel::prelude::*;
+/// use core::sync::atomic::{AtomicBool, Ordering};
+/// use kernel::{c_str, dma_buf::{exporter::{export, ExportCore, Exporter}, interconnect::*}};
+///
+/// static DROPPED: AtomicBool = AtomicBool::new(false);
+/// struct Bar;
+/// impl Exporter for Bar {}
+/// impl Drop for Bar {
+///     fn drop(&mut self) {
+///         DROPPED.store(true, Ordering::Relaxed);
+///     }
+/// }
+///
+/// let offers = OfferList::builder().offer(&PHYS_LIST, ())?.revocable(true).build()?;
+/// let (state, buf) = export(Bar, offers, 8192, c_str!("doctest"))?;
+/// assert_eq!(buf.size(), 8192);
+/// assert!(state.has_buffer() && !state.is_revoked());
+/// // The buffer leads back to its state.
+/// let found = ExportCore::of(&buf).ok_or(EINVAL)?;
+/// assert!(core::ptr::eq(found, &**state));
+///
+/// state.revoke();
+/// assert!(state.is_revoked());
+/// state.unrevoke();
+/// assert!(!state.is_revoked());
+///
+/// // The state outlives the buffer: it then only records revocation...
+/// drop(buf);
+/// // SAFETY: Called from process context without locks held.
+/// unsafe { kernel::bindings::flush_delayed_fput() };
+/// assert!(!state.has_buffer());
+/// state.revoke();
+/// assert!(state.is_revoked() && !DROPPED.load(Ordering::Relaxed));
+/// // ... and the driver's state goes with the last reference.
+/// drop(state);
+/// assert!(DROPPED.load(Ordering::Relaxed));
+///
+/// // A zero-sized buffer is refused.
+/// let offers = OfferList::builder().offer(&PHYS_LIST, ())?.build()?;
+/// assert_eq!(export(Bar, offers, 0, c_str!("doctest")).err(), Some(EINVAL));
+/// # Ok::<(), Error>(())
+/// ```
+pub fn export<T: Exporter>(
+    exporter: T,
+    offers: OfferList,
+    size: usize,
+    name: &'static CStr,
+) -> Result<(Arc<Export<T>>, ARef<DmaBuf>)> {
+    if size == 0 {
+        return Err(EINVAL);
+    }
+    let state = Arc::pin_init(
+        try_pin_init!(Export {
+            core <- try_pin_init!(ExportCore {
+                offers,
+                buf <- new_mutex!(None, "dma_buf::ExportCore::buf"),
+                revoked: AtomicBool::new(false),
+                drop_export: Export::<T>::drop_export,
+            }),
+            exporter,
+        }),
+        GFP_KERNEL,
+    )?;
+
+    // SAFETY: Every field of the export info may be zero.
+    let mut info: bindings::dma_buf_export_info = unsafe { core::mem::zeroed() };
+    info.exp_name = name.as_char_ptr();
+    info.ops = &EXPORT_OPS;
+    info.size = size;
+    info.flags = bindings::O_RDWR as i32;
+    // The buffer's reference; `priv` points at the `Export<T>`, whose
+    // `#[repr(C)]` layout puts the core first.
+    info.priv_ = Arc::into_raw(state.clone()) as *mut _;
+
+    // SAFETY: `info` describes a buffer with the mandatory callbacks.
+    let raw = match from_err_ptr(unsafe { bindings::dma_buf_export(&info) }) {
+        Ok(raw) => raw,
+        Err(e) => {
+            // SAFETY: The export failed, so the release callback will never
+            // reclaim the reference handed over in `priv_`.
+            drop(unsafe { Arc::<Export<T>>::from_raw(info.priv_.cast()) });
+            return Err(e);
+        }
+    };
+    // INVARIANT: The buffer exists and belongs to this state.
+    *state.core.buf.lock() = NonNull::new(raw);
+    // SAFETY: `dma_buf_export` returned a live buffer with one reference,
+    // which is now ours.
+    let buf = unsafe { ARef::from_raw(NonNull::new_unchecked(raw.cast())) };
+    Ok((state, buf))
+}
