@@ -17,3 +17,8 @@ void rust_helper_dma_resv_unlock(struct dma_resv *obj)
 {
 	dma_resv_unlock(obj);
 }
+
+size_t rust_helper_list_count_nodes(struct list_head *head)
+{
+	return list_count_nodes(head);
+}

@@ -15,6 +15,7 @@ use crate::{
 use core::{marker::PhantomData, ptr::NonNull};
 
 pub mod exporter;
+pub mod importer;
 pub mod interconnect;
 
 /// A dma-buf: a buffer shared between an exporter, importers and userspace.
@@ -164,11 +165,9 @@ impl DmaBuf {
         // object are alive. Without an acquire context the lock cannot fail
         // with -EDEADLK, so the return value is always 0.
         unsafe { bindings::dma_resv_lock((*self.as_raw()).resv, core::ptr::null_mut()) };
-        // INVARIANT: The lock was just taken by this thread.
-        ResvGuard {
-            buf: self,
-            _not_send: PhantomData,
-        }
+        // SAFETY: The lock was just taken by this thread and is released only
+        // when the guard is dropped.
+        ResvGuard(unsafe { ResvLocked::assume_held(self) })
     }
 
     /// Returns the size of the buffer in bytes. It never changes.
@@ -179,27 +178,63 @@ impl DmaBuf {
     }
 }
 
-/// Proof that the reservation lock of a dma-buf is held; unlocks on drop.
+/// Proof that the current thread holds the reservation lock of a dma-buf.
+///
+/// Functions that need the lock held take a `&ResvLocked`. The lock's owner
+/// is either a [`ResvGuard`] or the dma-buf core, which holds the lock while
+/// it calls an importer's invalidation.
 ///
 /// # Invariants
 ///
-/// The current thread holds the reservation lock of `buf`.
-pub struct ResvGuard<'a> {
+/// The current thread holds the reservation lock of `buf` for `'a`.
+pub struct ResvLocked<'a> {
     buf: &'a DmaBuf,
-    // The lock must be released by the thread that took it.
+    // The lock belongs to the thread that took it.
     _not_send: PhantomData<*mut ()>,
 }
 
-impl ResvGuard<'_> {
+impl<'a> ResvLocked<'a> {
+    /// Creates the proof for a lock held by someone else.
+    ///
+    /// # Safety
+    ///
+    /// The current thread holds the reservation lock of `buf` for `'a`.
+    pub(crate) unsafe fn assume_held(buf: &'a DmaBuf) -> Self {
+        // INVARIANT: Guaranteed by the caller.
+        Self {
+            buf,
+            _not_send: PhantomData,
+        }
+    }
+
     /// Returns the buffer whose reservation lock is held.
-    pub fn buf(&self) -> &DmaBuf {
+    pub fn buf(&self) -> &'a DmaBuf {
         self.buf
+    }
+
+    /// Returns the number of attachments of the buffer.
+    pub fn attachment_count(&self) -> usize {
+        // SAFETY: The attachment list is protected by the reservation lock,
+        // which by the type invariant this thread holds.
+        unsafe { bindings::list_count_nodes(&mut (*self.buf.as_raw()).attachments) }
+    }
+}
+
+/// Holds the reservation lock of a dma-buf and releases it on drop.
+pub struct ResvGuard<'a>(ResvLocked<'a>);
+
+impl<'a> core::ops::Deref for ResvGuard<'a> {
+    type Target = ResvLocked<'a>;
+
+    fn deref(&self) -> &ResvLocked<'a> {
+        &self.0
     }
 }
 
 impl Drop for ResvGuard<'_> {
     fn drop(&mut self) {
-        // SAFETY: By the type invariant this thread holds the lock.
-        unsafe { bindings::dma_resv_unlock((*self.buf.as_raw()).resv) };
+        // SAFETY: By the type invariant of `ResvLocked` this thread holds the
+        // lock, and the guard owns it.
+        unsafe { bindings::dma_resv_unlock((*self.0.buf.as_raw()).resv) };
     }
 }

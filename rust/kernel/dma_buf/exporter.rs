@@ -172,6 +172,8 @@ impl ExportCore {
 /// this framework's buffers from other exporters'.
 static EXPORT_OPS: bindings::dma_buf_ops = bindings::dma_buf_ops {
     attach: Some(export_attach),
+    pin: Some(export_pin),
+    unpin: Some(export_unpin),
     map_dma_buf: Some(export_map_dma_buf),
     unmap_dma_buf: Some(export_unmap_dma_buf),
     release: Some(export_release),
@@ -179,20 +181,48 @@ static EXPORT_OPS: bindings::dma_buf_ops = bindings::dma_buf_ops {
     ..unsafe { core::mem::zeroed() }
 };
 
-/// Refuses importers that attach through plain `dma_buf_attach()`: they can
-/// neither state what they accept nor honour revocation.
+/// Accepts only importers that negotiated through [`super::importer`]:
+/// importers that attach through plain `dma_buf_attach()` can neither state
+/// what they accept nor honour revocation.
 ///
 /// # Safety
 ///
 /// Called by the dma-buf core with a live buffer and attachment.
 unsafe extern "C" fn export_attach(
     _dmabuf: *mut bindings::dma_buf,
-    _attach: *mut bindings::dma_buf_attachment,
+    attach: *mut bindings::dma_buf_attachment,
 ) -> crate::ffi::c_int {
+    // SAFETY: The attachment is live and `importer_ops` was set before this
+    // callback.
+    let ops = unsafe { (*attach).importer_ops };
+    if core::ptr::eq(ops, &super::importer::IMPORT_OPS) {
+        0
+    } else {
+        super::interconnect::eopnotsupp().to_errno()
+    }
+}
+
+/// Refuses to pin: the memory of a revocable buffer can go away at any time.
+///
+/// Having `pin` makes the buffer dynamic for the dma-buf core, which then
+/// leaves mapping to the importer instead of mapping at attach time.
+///
+/// # Safety
+///
+/// Called by the dma-buf core with a live attachment.
+unsafe extern "C" fn export_pin(_attach: *mut bindings::dma_buf_attachment) -> crate::ffi::c_int {
     super::interconnect::eopnotsupp().to_errno()
 }
 
-/// Never called: `export_attach` refuses every importer.
+/// Nothing to undo: `export_pin` never succeeds.
+///
+/// # Safety
+///
+/// Called by the dma-buf core with a live attachment.
+unsafe extern "C" fn export_unpin(_attach: *mut bindings::dma_buf_attachment) {}
+
+/// Refuses the classic mapping: framework importers map through their
+/// negotiated interconnect, and other importers cannot attach.
 ///
 /// # Safety
 ///
@@ -204,7 +234,7 @@ unsafe extern "C" fn export_map_dma_buf(
     EINVAL.to_ptr()
 }
 
-/// Never called: `export_map_dma_buf` never succeeds.
+/// Nothing to undo: `export_map_dma_buf` never succeeds.
 ///
 /// # Safety
 ///
