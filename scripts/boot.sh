@@ -14,7 +14,7 @@
 mode=${1:-mock}
 kunit=0
 [ "${2:-}" = kunit ] && kunit=1
-timeout=${DMABUF_IC_GUEST_TIMEOUT:-2400}
+timeout=${DMABUF_IC_GUEST_TIMEOUT:-1200}
 kernel=$OBJ/arch/x86/boot/bzImage
 initrd=$INITRAMFS/initramfs.cpio.gz
 console=$LOGS/console-$mode.log
@@ -59,7 +59,11 @@ while kill -0 "$qemu" 2>/dev/null; do
 	[ -f "$results" ] || continue
 	mapfile -t begins < <(grep -a '^@@@ begin ' "$results" | tr -d '\r')
 	while [ "$seen" -lt "${#begins[@]}" ]; do
-		stage "guest: running ${begins[$seen]#@@@ begin }"
+		name=${begins[$seen]#@@@ begin }
+		case "$name" in
+		kmemleak | dmesg) stage "guest: collecting the $name report" ;;
+		*) stage "guest: running $name" ;;
+		esac
 		seen=$((seen + 1))
 	done
 done

@@ -3,7 +3,7 @@
 # The main job's guest side: show what the running kernel offers.
 echo "kernel: $(uname -r)"
 echo
-echo "Rust dma-buf abstractions (KUnit, run at boot):"
+echo "Rust dma-buf and interconnect tests (KUnit, run at boot):"
 dmesg | sed -n 's/^\[[ 0-9.]*\] *//p' | grep -E '^ *(not )?ok [0-9]+ rust_doctest_kernel_dma_buf' |
 	sed 's/^ */  /'
 echo

@@ -103,10 +103,10 @@ impl ExportCore {
         if !core::ptr::eq(raw.ops, &EXPORT_OPS) {
             return None;
         }
-        // SAFETY: Buffers with these ops were made by `export`, whose `priv`
-        // holds a reference to an `Export<T>` that starts with this core and
-        // that is dropped only when the buffer is freed, which cannot happen
-        // while `buf` is borrowed.
+        // The buffer was made by `export`: `priv` holds a reference to an
+        // `Export<T>`, which starts with its core.
+        // SAFETY: That reference is dropped only when the buffer is freed,
+        // which cannot happen while `buf` is borrowed.
         Some(unsafe { &*raw.priv_.cast::<ExportCore>() })
     }
 
