@@ -94,7 +94,7 @@ unsafe extern "C" fn import_move_notify(attach: *mut bindings::dma_buf_attachmen
 /// # Invariants
 ///
 /// `raw` is an attachment of `buf` made by `dma_buf_dynamic_attach` with
-/// [`IMPORT_OPS`] and `importer_priv` pointing to `inner.core`; it stays
+/// `IMPORT_OPS` and `importer_priv` pointing to `inner.core`; it stays
 /// attached until `drop`, and `inner` does not move while it is.
 pub struct Attachment<T: Importer> {
     inner: KBox<AttachInner<T>>,
