@@ -26,7 +26,8 @@ pub trait Importer: Send + Sync + 'static {
     /// buffer's reservation lock held. When it returns, no CPU and no device
     /// may reach the buffer's memory through this importer any more. It may
     /// take the importer's own locks, which come after the reservation lock.
-    /// It must not map again: the importer's user decides when to.
+    /// It must not map again (the importer's user decides when to), and it
+    /// must not drop the [`Attachment`]: detaching takes the reservation lock.
     fn invalidate(&self, resv: &ResvLocked<'_>);
 }
 
