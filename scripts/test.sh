@@ -6,11 +6,14 @@
 # Ends with "N passed, N failed, N skipped".
 . "$(dirname "$0")/lib.sh"
 
-"$REPO/scripts/deps.sh"
-"$REPO/scripts/tree.sh"
-"$REPO/scripts/config.sh"
-"$REPO/scripts/build.sh"
-"$REPO/scripts/initramfs.sh"
+# Nothing can be tested without the kernel: a failed preparation stage (its
+# cause is printed above) counts as one failure.
+for step in deps tree config build initramfs; do
+	if ! "$REPO/scripts/$step.sh"; then
+		echo "0 passed, 1 failed, 0 skipped"
+		exit 1
+	fi
+done
 
 passed=0 failed=0 skipped=0
 add() { passed=$((passed + $1)) failed=$((failed + $2)) skipped=$((skipped + ${3:-0})); }
@@ -40,6 +43,11 @@ guest() {
 	stage "judging the $run guest"
 	python3 "$REPO/scripts/results.py" --mode test "${args[@]}" --json "$LOGS/results-$run.json" \
 		"$LOGS/results-$run.log" "$LOGS/console-$run.log" | sed '$d' || true
+	if [ ! -f "$LOGS/results-$run.json" ]; then
+		echo "FAILED: the $run guest could not be judged"
+		add 0 1
+		return 0
+	fi
 	read -r p f s < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["passed"], d["failed"], d["skipped"])' "$LOGS/results-$run.json")
 	add "$p" "$f" "$s"
 }
