@@ -28,7 +28,7 @@ mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,tests}
 cp "$BUSYBOX" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 cp "$REPO/scripts/guest/init" "$root/init"
-cp "$REPO"/scripts/guest/*.list "$REPO/scripts/guest/demo.sh" "$root/tests/"
+cp "$REPO"/scripts/guest/*.list "$REPO"/scripts/guest/*.sh "$root/tests/"
 for dir in $SELFTEST_DIRS; do
 	find "$SELFTESTS/$dir" -maxdepth 1 -type f -executable -exec cp {} "$root/tests/" \;
 done

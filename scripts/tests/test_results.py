@@ -138,6 +138,17 @@ class JudgeTest(unittest.TestCase):
     def test_nonzero_exit_without_failed_case_fails(self):
         self.assert_fails(self.judge(guest(rc=2)), "exit status 2")
 
+    def test_retried_program_counts_only_the_second_attempt(self):
+        first = [l.replace("ok 1 iommufd.simple", "not ok 1 iommufd.simple") for l in SELFTEST_OK]
+        retried = ["# first attempt: " + l for l in first]
+        retried.append("# first attempt of ./iommufd exited 1; running it again")
+        run = self.judge(guest(selftest=retried + SELFTEST_OK))
+        self.assertEqual(run.failed, 0, run.failures)
+        self.assertEqual(run.passed, 7)
+        # A failure that repeats still fails.
+        run = self.judge(guest(selftest=retried + first, rc=1))
+        self.assert_fails(run, "iommufd: iommufd.simple")
+
     def test_timeout_is_reported(self):
         lines = guest(done=False) + ["guest-timeout\n"]
         self.assert_fails(self.judge(lines), "timed out")
