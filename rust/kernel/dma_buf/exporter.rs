@@ -198,7 +198,7 @@ unsafe extern "C" fn export_attach(
     if core::ptr::eq(ops, &super::importer::IMPORT_OPS) {
         0
     } else {
-        super::interconnect::eopnotsupp().to_errno()
+        EOPNOTSUPP.to_errno()
     }
 }
 
@@ -211,7 +211,7 @@ unsafe extern "C" fn export_attach(
 ///
 /// Called by the dma-buf core with a live attachment.
 unsafe extern "C" fn export_pin(_attach: *mut bindings::dma_buf_attachment) -> crate::ffi::c_int {
-    super::interconnect::eopnotsupp().to_errno()
+    EOPNOTSUPP.to_errno()
 }
 
 /// Nothing to undo: `export_pin` never succeeds.

@@ -195,10 +195,10 @@ fn foreign_offers(buf: &DmaBuf) -> Result<OfferList> {
 /// // Refused, and nothing left attached: no common interconnect...
 /// let sgt_only = AcceptList::builder().accept(&SGT, SgtAccept::default())?;
 /// let e = attach(&buf, dev, sgt_only.honours_invalidation(true).build()?, Iommu::default());
-/// assert_eq!(e.err(), Some(eopnotsupp()));
+/// assert_eq!(e.err(), Some(EOPNOTSUPP));
 /// // ... or an importer that cannot be invalidated.
 /// let phys = AcceptList::builder().accept(&PHYS_LIST, ())?.build()?;
-/// assert_eq!(attach(&buf, dev, phys, Iommu::default()).err(), Some(eopnotsupp()));
+/// assert_eq!(attach(&buf, dev, phys, Iommu::default()).err(), Some(EOPNOTSUPP));
 /// assert_eq!(buf.lock_resv().attachment_count(), 1);
 ///
 /// // Revoke invalidates once; unrevoke calls nobody: no automatic remap.

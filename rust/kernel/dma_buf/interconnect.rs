@@ -17,16 +17,11 @@
 
 use crate::{
     alloc::{flags::GFP_KERNEL, KVec},
-    error::{code::*, Error, Result},
+    error::{code::*, Result},
     str::CStr,
     sync::Arc,
 };
 use core::{any::Any, marker::PhantomData};
-
-/// Returns the `EOPNOTSUPP` error, which 6.12's `error::code` lacks.
-pub fn eopnotsupp() -> Error {
-    Error::from_errno(-(crate::bindings::EOPNOTSUPP as i32))
-}
 
 /// The behaviour of one interconnect.
 ///
@@ -397,12 +392,12 @@ pub struct Negotiated {
 ///
 /// // Nothing in common.
 /// let only_phys = OfferList::builder().offer(&PHYS_LIST, ())?.build()?;
-/// assert_eq!(negotiate(&only_phys, &dev).err(), Some(eopnotsupp()));
+/// assert_eq!(negotiate(&only_phys, &dev).err(), Some(EOPNOTSUPP));
 ///
 /// // A revocable buffer refuses an importer that cannot be invalidated.
 /// let revocable = OfferList::builder().offer(&SGT, SgtOffer::default())?
 ///     .revocable(true).build()?;
-/// assert_eq!(negotiate(&revocable, &dev).err(), Some(eopnotsupp()));
+/// assert_eq!(negotiate(&revocable, &dev).err(), Some(EOPNOTSUPP));
 /// let dev = AcceptList::builder().accept(&SGT, SgtAccept::default())?
 ///     .honours_invalidation(true).build()?;
 /// assert_eq!(negotiate(&revocable, &dev)?, Negotiated { offer: 0, accept: 0 });
@@ -410,7 +405,7 @@ pub struct Negotiated {
 /// ```
 pub fn negotiate(offers: &OfferList, accepts: &AcceptList) -> Result<Negotiated> {
     if offers.revocable && !accepts.honours_invalidation {
-        return Err(eopnotsupp());
+        return Err(EOPNOTSUPP);
     }
     for (oi, offer) in offers.list.entries.iter().enumerate() {
         for (ai, accept) in accepts.list.entries.iter().enumerate() {
@@ -422,7 +417,7 @@ pub fn negotiate(offers: &OfferList, accepts: &AcceptList) -> Result<Negotiated>
             }
         }
     }
-    Err(eopnotsupp())
+    Err(EOPNOTSUPP)
 }
 
 impl OfferList {
