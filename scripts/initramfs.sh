@@ -7,7 +7,7 @@
 SELFTESTS=$CACHE/selftests
 # Kselftest directories (under tools/testing/selftests) whose programs the
 # guests run; scripts/guest/*.list say which guest runs what.
-SELFTEST_DIRS="iommu"
+SELFTEST_DIRS="iommu dmabuf-interconnect"
 
 [ -d "$OBJ/usr/include/linux" ] || die "no installed uAPI headers: run scripts/build.sh first"
 BUSYBOX=/bin/busybox     # from busybox-static: the initramfs has no libc

@@ -9,7 +9,7 @@
 
 use crate::{
     bindings,
-    error::{from_err_ptr, Result},
+    error::{from_err_ptr, Error, Result},
     types::{ARef, AlwaysRefCounted, Opaque},
 };
 use core::{marker::PhantomData, ptr::NonNull};
@@ -17,6 +17,7 @@ use core::{marker::PhantomData, ptr::NonNull};
 pub mod exporter;
 pub mod importer;
 pub mod interconnect;
+pub mod mapping;
 
 /// A dma-buf: a buffer shared between an exporter, importers and userspace.
 ///
@@ -170,6 +171,21 @@ impl DmaBuf {
         ResvGuard(unsafe { ResvLocked::assume_held(self) })
     }
 
+    /// Installs the buffer as a new file descriptor of the current process,
+    /// with `O_CLOEXEC`, and hands the reference over to it.
+    ///
+    /// On failure (for example `EMFILE`) the reference is dropped.
+    pub fn install_fd(this: ARef<Self>) -> Result<i32> {
+        // SAFETY: `this` holds a reference to a live buffer.
+        let fd = unsafe { bindings::dma_buf_fd(this.as_raw(), bindings::O_CLOEXEC as i32) };
+        if fd < 0 {
+            return Err(Error::from_errno(fd));
+        }
+        // The file descriptor owns the reference now.
+        core::mem::forget(this);
+        Ok(fd)
+    }
+
     /// Returns the size of the buffer in bytes. It never changes.
     pub fn size(&self) -> usize {
         // SAFETY: By the type invariant the buffer is initialised, and `size`
@@ -228,6 +244,12 @@ impl<'a> core::ops::Deref for ResvGuard<'a> {
 
     fn deref(&self) -> &ResvLocked<'a> {
         &self.0
+    }
+}
+
+impl<'a> core::ops::DerefMut for ResvGuard<'a> {
+    fn deref_mut(&mut self) -> &mut ResvLocked<'a> {
+        &mut self.0
     }
 }
 

@@ -13,9 +13,14 @@
 //! Revocation is marked under the buffer's reservation lock, so a mapping
 //! path that checks the state under the same lock never sees a stale answer.
 
-use super::{interconnect::OfferList, DmaBuf};
+use super::{
+    interconnect::{AcceptList, Interconnect, InterconnectType, OfferList, TypeRef},
+    mapping::PhysRanges,
+    DmaBuf, ResvLocked,
+};
 use crate::{
     bindings,
+    device::Device,
     error::from_err_ptr,
     new_mutex,
     prelude::*,
@@ -24,12 +29,96 @@ use crate::{
     types::ARef,
 };
 use core::{
+    any::{Any, TypeId},
     ptr::NonNull,
-    sync::atomic::{AtomicBool, Ordering},
+    sync::atomic::{AtomicBool, AtomicUsize, Ordering},
 };
 
 /// The driver side of an exported dma-buf.
-pub trait Exporter: Send + Sync + 'static {}
+pub trait Exporter: Send + Sync + 'static {
+    /// Maps the buffer for one importer through the interconnect that was
+    /// negotiated for its attachment ([`MapRequest::interconnect`]).
+    ///
+    /// Called with the buffer's reservation lock held and only while access
+    /// is not revoked. The returned mapping ends when the core drops it, at
+    /// the latest before [`ExportCore::revoke`] returns.
+    fn map(&self, req: &MapRequest<'_>) -> Result<Mapped>;
+}
+
+/// One importer's request to map a buffer, as the exporter sees it.
+pub struct MapRequest<'a> {
+    pub(crate) ty: TypeRef,
+    pub(crate) offers: &'a OfferList,
+    pub(crate) accepts: &'a AcceptList,
+    pub(crate) dev: &'a Device,
+    pub(crate) resv: &'a ResvLocked<'a>,
+}
+
+impl<'a> MapRequest<'a> {
+    /// Returns the interconnect negotiated for the attachment.
+    pub fn interconnect(&self) -> TypeRef {
+        self.ty
+    }
+
+    /// Returns what the exporter offered for `ty`, if it offered it.
+    pub fn offer<I: Interconnect>(&self, ty: &'static InterconnectType<I>) -> Option<&'a I::Offer> {
+        self.offers.info(ty)
+    }
+
+    /// Returns what the importer stated for `ty`, if it accepts it.
+    pub fn accept<I: Interconnect>(&self, ty: &'static InterconnectType<I>) -> Option<&'a I::Accept> {
+        self.accepts.info(ty)
+    }
+
+    /// Returns the importer's device.
+    pub fn device(&self) -> &'a Device {
+        self.dev
+    }
+
+    /// Returns the proof that the reservation lock is held.
+    pub fn resv(&self) -> &'a ResvLocked<'a> {
+        self.resv
+    }
+}
+
+/// A mapping made by an exporter, before the core hands it to the importer.
+///
+/// # Invariants
+///
+/// `value` holds an `I::Mapping` for the interconnect `I` that `ty` is.
+pub struct Mapped {
+    pub(crate) ty: TypeRef,
+    // An `Arc` only because 6.12's `KBox` cannot be unsized; it is never
+    // cloned, so dropping it ends the mapping.
+    pub(crate) value: Arc<dyn Any + Send + Sync>,
+}
+
+impl Mapped {
+    /// Wraps the mapping `value` of the interconnect `ty`.
+    ///
+    /// Fails with `EINVAL` if `ty` is not the interconnect that `req` asks
+    /// for, so an exporter cannot hand an importer a mapping of another kind.
+    pub fn new<I: Interconnect>(
+        req: &MapRequest<'_>,
+        ty: &'static InterconnectType<I>,
+        value: I::Mapping,
+    ) -> Result<Self> {
+        if !req.ty.is(ty) {
+            return Err(EINVAL);
+        }
+        let value: Arc<dyn Any + Send + Sync> = Arc::new(value, GFP_KERNEL)?;
+        // INVARIANT: `value` is an `I::Mapping` and `ty` is `I`'s type.
+        Ok(Self {
+            ty: TypeRef::from(ty),
+            value,
+        })
+    }
+
+    /// Returns the mapping as an `I::Mapping`, if it is one.
+    pub(crate) fn get<I: Interconnect>(&self) -> Option<&I::Mapping> {
+        self.value.downcast_ref()
+    }
+}
 
 /// The state of one exported dma-buf, shared by the driver and the buffer.
 ///
@@ -50,15 +139,21 @@ pub struct Export<T: Exporter> {
 /// `buf` is the buffer created by [`export`] for this state while that
 /// buffer exists, and `None` from the moment its release callback runs.
 /// `revoked` changes only while the buffer's reservation lock is held, or
-/// after the buffer is gone. `drop_export` drops one reference to the
-/// `Arc<Export<T>>` whose `core` this is.
+/// after the buffer is gone; once `dead` is set, `revoked` stays set.
+/// `mappings` counts the mappings that importers hold; it changes only under
+/// the reservation lock. `drop_export` and `map` are the functions of the
+/// `Export<T>` whose `core` this is, whose `T` has the type id `exporter`.
 #[pin_data]
 pub struct ExportCore {
     offers: OfferList,
     #[pin]
     buf: Mutex<Option<NonNull<bindings::dma_buf>>>,
     revoked: AtomicBool,
+    dead: AtomicBool,
+    mappings: AtomicUsize,
+    exporter: TypeId,
     drop_export: unsafe fn(*const crate::ffi::c_void),
+    map: unsafe fn(*const ExportCore, &MapRequest<'_>) -> Result<Mapped>,
 }
 
 // SAFETY: The raw buffer pointer is only used under the `buf` mutex, which
@@ -91,6 +186,31 @@ impl<T: Exporter> Export<T> {
         // SAFETY: Guaranteed by the caller.
         drop(unsafe { Arc::<Self>::from_raw(ptr.cast()) });
     }
+
+    /// Calls the driver's [`Exporter::map`].
+    ///
+    /// # Safety
+    ///
+    /// `core` is the core of a live `Export<T>`.
+    unsafe fn map(core: *const ExportCore, req: &MapRequest<'_>) -> Result<Mapped> {
+        // SAFETY: Guaranteed by the caller; `Export<T>` is `#[repr(C)]` with
+        // the core first.
+        let this = unsafe { &*core.cast::<Self>() };
+        this.exporter.map(req)
+    }
+
+    /// Returns the export state of `buf` if it was exported by [`export`]
+    /// with a driver state of type `T`.
+    pub fn of(buf: &DmaBuf) -> Option<&Self> {
+        let core = ExportCore::of(buf)?;
+        if core.exporter != TypeId::of::<T>() {
+            return None;
+        }
+        // SAFETY: By the type invariant of `ExportCore`, a core whose type
+        // id is `T`'s is the first field of an `Export<T>`, which lives as
+        // long as the core does.
+        Some(unsafe { &*core::ptr::from_ref(core).cast::<Self>() })
+    }
 }
 
 impl ExportCore {
@@ -120,6 +240,50 @@ impl ExportCore {
         self.revoked.load(Ordering::Relaxed)
     }
 
+    /// Returns true if access was revoked for good.
+    pub fn is_revoked_permanently(&self) -> bool {
+        self.dead.load(Ordering::Relaxed)
+    }
+
+    /// Returns the number of mappings that importers hold.
+    pub fn mapping_count(&self) -> usize {
+        self.mappings.load(Ordering::Relaxed)
+    }
+
+    /// Maps the buffer for an importer, with the reservation lock held.
+    ///
+    /// Fails with `ENODEV` while access is revoked, and with `EINVAL` if the
+    /// exporter returns a mapping of another interconnect, or physical
+    /// ranges that do not cover the buffer exactly.
+    pub(crate) fn map_locked(&self, req: &MapRequest<'_>) -> Result<Mapped> {
+        // Read under the reservation lock, which `set_revoked` holds while
+        // it changes the state: no map can slip past a revoke.
+        if self.is_revoked() {
+            return Err(ENODEV);
+        }
+        // SAFETY: By the type invariant `map` matches the `Export<T>` that
+        // starts with `self`, which is alive while `self` is borrowed.
+        let mapped = unsafe { (self.map)(self, req) }?;
+        if mapped.ty != req.ty {
+            return Err(EINVAL);
+        }
+        if let Some(ranges) = mapped.value.downcast_ref::<PhysRanges>() {
+            if ranges.total_len() != req.resv.buf().size() as u64 {
+                return Err(EINVAL);
+            }
+        }
+        // INVARIANT: Counted under the reservation lock.
+        self.mappings.fetch_add(1, Ordering::Relaxed);
+        Ok(mapped)
+    }
+
+    /// Records that an importer dropped a mapping made by `map_locked`; the
+    /// caller holds the reservation lock.
+    pub(crate) fn unmapped_locked(&self) {
+        // INVARIANT: Counted under the reservation lock.
+        self.mappings.fetch_sub(1, Ordering::Relaxed);
+    }
+
     /// Returns true while the buffer exists (some fd or reference is live).
     pub fn has_buffer(&self) -> bool {
         self.buf.lock().is_some()
@@ -141,30 +305,57 @@ impl ExportCore {
     /// Allows new mappings again after [`ExportCore::revoke`].
     ///
     /// Nothing is mapped again automatically: importers map when their user
-    /// asks them to.
-    pub fn unrevoke(&self) {
-        self.set_revoked(false);
+    /// asks them to. Fails with `ENODEV` after
+    /// [`ExportCore::revoke_permanently`].
+    pub fn unrevoke(&self) -> Result {
+        if self.set_revoked(false) {
+            Ok(())
+        } else {
+            Err(ENODEV)
+        }
     }
 
-    fn set_revoked(&self, revoked: bool) {
+    /// Revokes access for good, for example because the device that backs
+    /// the buffer is gone. The buffer itself may live on; it then only
+    /// reports that it is revoked.
+    pub fn revoke_permanently(&self) {
+        self.dead.store(true, Ordering::Relaxed);
+        self.set_revoked(true);
+    }
+
+    /// Sets the revoked state; returns false, changing nothing, when asked
+    /// to unrevoke a buffer that is revoked for good.
+    fn set_revoked(&self, revoked: bool) -> bool {
         let buf = self.buf.lock();
         let Some(raw) = *buf else {
+            if !revoked && self.is_revoked_permanently() {
+                return false;
+            }
             // INVARIANT: The buffer is gone; nobody can map it any more.
             self.revoked.store(revoked, Ordering::Relaxed);
-            return;
+            return true;
         };
         // SAFETY: By the type invariant `raw` is alive while `buf` is locked:
         // the release callback waits for this mutex before the buffer is
         // freed.
         let dmabuf = unsafe { DmaBuf::from_raw(raw.as_ptr()) };
         let resv = dmabuf.lock_resv();
+        // `dead` is set before the reservation lock is taken by
+        // `revoke_permanently`, so checking it here, under the lock, closes
+        // the race with a concurrent unrevoke.
+        if !revoked && self.is_revoked_permanently() {
+            return false;
+        }
         // INVARIANT: The reservation lock is held.
         let was = self.revoked.swap(revoked, Ordering::Relaxed);
         if revoked && !was {
+            // Every importer's invalidation runs, and the core drops its
+            // mapping, before this returns.
             // SAFETY: The reservation lock is held, as required.
             unsafe { bindings::dma_buf_move_notify(raw.as_ptr()) };
         }
         drop(resv);
+        true
     }
 }
 
@@ -275,11 +466,21 @@ unsafe extern "C" fn export_release(dmabuf: *mut bindings::dma_buf) {
 /// ```
 /// # use kernel::prelude::*;
 /// use core::sync::atomic::{AtomicBool, Ordering};
-/// use kernel::{c_str, dma_buf::{exporter::{export, ExportCore, Exporter}, interconnect::*}};
+/// use kernel::{c_str, dma_buf::{exporter::*, interconnect::*}};
 ///
 /// static DROPPED: AtomicBool = AtomicBool::new(false);
 /// struct Bar;
-/// impl Exporter for Bar {}
+/// impl Exporter for Bar {
+///     fn map(&self, _req: &MapRequest<'_>) -> Result<Mapped> {
+///         Err(EIO) // Never attached in this example.
+///     }
+/// }
+/// struct Other;
+/// impl Exporter for Other {
+///     fn map(&self, _req: &MapRequest<'_>) -> Result<Mapped> {
+///         Err(EIO)
+///     }
+/// }
 /// impl Drop for Bar {
 ///     fn drop(&mut self) {
 ///         DROPPED.store(true, Ordering::Relaxed);
@@ -293,10 +494,13 @@ unsafe extern "C" fn export_release(dmabuf: *mut bindings::dma_buf) {
 /// // The buffer leads back to its state.
 /// let found = ExportCore::of(&buf).ok_or(EINVAL)?;
 /// assert!(core::ptr::eq(found, &**state));
+/// // ... and to the driver's state, but only for the driver's own type.
+/// assert!(Export::<Bar>::of(&buf).is_some());
+/// assert!(Export::<Other>::of(&buf).is_none());
 ///
 /// state.revoke();
 /// assert!(state.is_revoked());
-/// state.unrevoke();
+/// state.unrevoke()?;
 /// assert!(!state.is_revoked());
 ///
 /// // The state outlives the buffer: it then only records revocation...
@@ -306,6 +510,11 @@ unsafe extern "C" fn export_release(dmabuf: *mut bindings::dma_buf) {
 /// assert!(!state.has_buffer());
 /// state.revoke();
 /// assert!(state.is_revoked() && !DROPPED.load(Ordering::Relaxed));
+/// state.unrevoke()?;
+/// // A permanent revoke cannot be undone.
+/// state.revoke_permanently();
+/// assert_eq!(state.unrevoke(), Err(ENODEV));
+/// assert!(state.is_revoked());
 /// // ... and the driver's state goes with the last reference.
 /// drop(state);
 /// assert!(DROPPED.load(Ordering::Relaxed));
@@ -330,7 +539,11 @@ pub fn export<T: Exporter>(
                 offers,
                 buf <- new_mutex!(None, "dma_buf::ExportCore::buf"),
                 revoked: AtomicBool::new(false),
+                dead: AtomicBool::new(false),
+                mappings: AtomicUsize::new(0),
+                exporter: TypeId::of::<T>(),
                 drop_export: Export::<T>::drop_export,
+                map: Export::<T>::map,
             }),
             exporter,
         }),

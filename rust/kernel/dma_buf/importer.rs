@@ -11,12 +11,17 @@
 //! must stop every access before it returns.
 
 use super::{
-    exporter::ExportCore,
-    interconnect::{negotiate, AcceptList, OfferList, SgtOffer, TypeRef, SGT},
+    exporter::{ExportCore, MapRequest, Mapped},
+    interconnect::{
+        negotiate, AcceptList, Interconnect, InterconnectType, OfferList, SgtOffer, TypeRef, SGT,
+    },
+    mapping::SgtMapping,
     DmaBuf, ResvLocked,
 };
-use crate::{bindings, device::Device, error::from_err_ptr, prelude::*, types::ARef};
-use core::ptr::NonNull;
+use crate::{
+    bindings, device::Device, error::from_err_ptr, prelude::*, sync::Arc, types::ARef,
+};
+use core::{any::Any, cell::UnsafeCell, ptr::NonNull};
 
 /// The driver side of an importer.
 pub trait Importer: Send + Sync + 'static {
@@ -24,10 +29,11 @@ pub trait Importer: Send + Sync + 'static {
     ///
     /// Called when the exporter revokes access or moves the buffer, with the
     /// buffer's reservation lock held. When it returns, no CPU and no device
-    /// may reach the buffer's memory through this importer any more. It may
-    /// take the importer's own locks, which come after the reservation lock.
-    /// It must not map again (the importer's user decides when to), and it
-    /// must not drop the [`Attachment`]: detaching takes the reservation lock.
+    /// may reach the buffer's memory through this importer any more: the
+    /// core then drops the attachment's mapping. It may take the importer's
+    /// own locks, which come after the reservation lock. It must not map
+    /// again (the importer's user decides when to), and it must not drop the
+    /// [`Attachment`]: detaching takes the reservation lock.
     fn invalidate(&self, resv: &ResvLocked<'_>);
 }
 
@@ -45,10 +51,37 @@ pub(crate) static IMPORT_OPS: bindings::dma_buf_attach_ops = bindings::dma_buf_a
 /// # Invariants
 ///
 /// `invalidate` is `invalidate_adapter::<T>` for the `T` of the
-/// [`AttachInner`] that starts with this core.
+/// [`AttachInner`] that starts with this core. `mapping` is only accessed
+/// with the reservation lock of the attached buffer held; when it holds a
+/// mapping of a buffer made by [`super::exporter::export`], that mapping is
+/// counted in the buffer's [`ExportCore::mapping_count`].
 struct AttachCore {
     negotiated: TypeRef,
+    accepts: AcceptList,
+    dev: ARef<Device>,
+    mapping: UnsafeCell<Option<Mapped>>,
     invalidate: unsafe fn(*const AttachCore, &ResvLocked<'_>),
+}
+
+impl AttachCore {
+    /// Ends the current mapping, if any; returns whether there was one.
+    ///
+    /// # Safety
+    ///
+    /// `resv` holds the lock of the attached buffer, and no reference into
+    /// the mapping is alive.
+    unsafe fn unmap_locked(&self, resv: &ResvLocked<'_>) -> bool {
+        // SAFETY: The lock is held and nothing borrows the mapping.
+        let Some(mapped) = (unsafe { &mut *self.mapping.get() }).take() else {
+            return false;
+        };
+        // Undoes the exporter's mapping (for example a DMA mapping).
+        drop(mapped);
+        if let Some(export) = ExportCore::of(resv.buf()) {
+            export.unmapped_locked();
+        }
+        true
+    }
 }
 
 #[repr(C)]
@@ -88,9 +121,23 @@ unsafe extern "C" fn import_move_notify(attach: *mut bindings::dma_buf_attachmen
     // SAFETY: By the type invariant of `AttachCore`, `invalidate` matches
     // the attachment's importer type.
     unsafe { (attach_core.invalidate)(attach_core, &resv) };
+    // The importer no longer uses the mapping: end it now, so that the
+    // exporter's revoke returns with every mapping gone.
+    // SAFETY: The lock is held; references into the mapping only live as
+    // long as a borrow of a lock proof, and the importer holds none here.
+    unsafe { attach_core.unmap_locked(&resv) };
 }
 
 /// An importer's attachment to a dma-buf; detaches on drop.
+///
+/// The attachment holds at most one mapping at a time, made by
+/// [`Attachment::map`] through the negotiated interconnect. The importer
+/// sees it only through references that borrow the reservation lock proof,
+/// so no reference to it survives the lock; the mapping itself ends at
+/// [`Attachment::unmap`], when the importer is invalidated, or at the latest
+/// when the attachment is dropped. Dropping takes the reservation lock:
+/// do not drop an attachment while holding a lock that the importer's
+/// invalidation takes.
 ///
 /// # Invariants
 ///
@@ -103,10 +150,12 @@ pub struct Attachment<T: Importer> {
     buf: ARef<DmaBuf>,
 }
 
-// SAFETY: The raw attachment is only detached in `drop`; the other fields
-// are `Send`.
+// SAFETY: The raw attachment is only detached in `drop`; the mapping cell is
+// only used with the buffer's reservation lock held, which serialises all
+// threads; the other fields are `Send`.
 unsafe impl<T: Importer> Send for Attachment<T> {}
-// SAFETY: Shared access reads immutable fields only.
+// SAFETY: See `Send`: shared access reads immutable fields, or the mapping
+// cell under the reservation lock.
 unsafe impl<T: Importer> Sync for Attachment<T> {}
 
 impl<T: Importer> Attachment<T> {
@@ -124,10 +173,103 @@ impl<T: Importer> Attachment<T> {
     pub fn buf(&self) -> &DmaBuf {
         &self.buf
     }
+
+    fn check_lock(&self, resv: &ResvLocked<'_>) -> Result {
+        if core::ptr::eq(resv.buf().as_raw(), self.buf.as_raw()) {
+            Ok(())
+        } else {
+            Err(EINVAL)
+        }
+    }
+
+    /// Maps the buffer through the negotiated interconnect `ty` and returns
+    /// the mapping, which stays in the attachment until it ends.
+    ///
+    /// Fails with `EINVAL` if `resv` is the lock of another buffer or `ty`
+    /// is not the negotiated interconnect, with `EBUSY` if the attachment is
+    /// already mapped, with `ENODEV` if the exporter revoked access, and with
+    /// whatever the exporter's map returns. Nothing stays mapped on failure.
+    pub fn map<'r, I: Interconnect>(
+        &'r self,
+        resv: &'r mut ResvLocked<'_>,
+        ty: &'static InterconnectType<I>,
+    ) -> Result<&'r I::Mapping> {
+        self.check_lock(resv)?;
+        let core = &self.inner.core;
+        if !core.negotiated.is(ty) {
+            return Err(EINVAL);
+        }
+        // SAFETY: The lock is held (checked above), and `resv` is borrowed
+        // mutably, so no reference into the mapping is alive.
+        let slot = unsafe { &mut *core.mapping.get() };
+        if slot.is_some() {
+            return Err(EBUSY);
+        }
+        let mapped = match ExportCore::of(&self.buf) {
+            Some(export) => export.map_locked(&MapRequest {
+                ty: core.negotiated,
+                offers: export.offers(),
+                accepts: &core.accepts,
+                dev: &core.dev,
+                resv,
+            })?,
+            // Buffers of other exporters only offer the scatter-gather table.
+            None => {
+                // SAFETY: `raw` stays attached while the attachment holds the
+                // mapping, and the lock is held.
+                let sgt = unsafe { SgtMapping::map_foreign(self.raw) }?;
+                let value: Arc<dyn Any + Send + Sync> = Arc::new(sgt, GFP_KERNEL)?;
+                Mapped {
+                    ty: TypeRef::from(&SGT),
+                    value,
+                }
+            }
+        };
+        // `map_locked` checked the type; a mismatch cannot happen, and if it
+        // did, the mapping would still end with the attachment.
+        slot.insert(mapped).get::<I>().ok_or(EINVAL)
+    }
+
+    /// Returns the current mapping, if the attachment is mapped through `ty`.
+    pub fn mapping<'r, I: Interconnect>(
+        &'r self,
+        resv: &'r ResvLocked<'_>,
+        ty: &'static InterconnectType<I>,
+    ) -> Option<&'r I::Mapping> {
+        self.check_lock(resv).ok()?;
+        if !self.negotiated().is(ty) {
+            return None;
+        }
+        // SAFETY: The lock is held, and changes to the cell need a mutable
+        // borrow of a lock proof, which `resv`'s borrow rules out.
+        unsafe { &*self.inner.core.mapping.get() }
+            .as_ref()
+            .and_then(|m| m.get::<I>())
+    }
+
+    /// Ends the current mapping.
+    ///
+    /// Fails with `EINVAL` if `resv` is the lock of another buffer and with
+    /// `ENOENT` if nothing is mapped (for example after an invalidation).
+    pub fn unmap(&self, resv: &mut ResvLocked<'_>) -> Result {
+        self.check_lock(resv)?;
+        // SAFETY: The lock is held and `resv` is borrowed mutably, so no
+        // reference into the mapping is alive.
+        if unsafe { self.inner.core.unmap_locked(resv) } {
+            Ok(())
+        } else {
+            Err(ENOENT)
+        }
+    }
 }
 
 impl<T: Importer> Drop for Attachment<T> {
     fn drop(&mut self) {
+        let resv = self.buf.lock_resv();
+        // SAFETY: The lock is held, and `&mut self` rules out references
+        // into the mapping, which borrow `self`.
+        unsafe { self.inner.core.unmap_locked(&resv) };
+        drop(resv);
         // SAFETY: By the type invariant `raw` is attached to `buf`. Detaching
         // takes the reservation lock, so no invalidation runs on `inner`
         // after this returns.
@@ -151,18 +293,25 @@ fn foreign_offers(buf: &DmaBuf) -> Result<OfferList> {
 /// offers and `accepts` accepts.
 ///
 /// Fails with `EOPNOTSUPP` if there is none, or if the buffer is revocable
-/// and the importer does not honour invalidation; nothing is attached then.
+/// and the importer does not honour invalidation, and with `ENODEV` if the
+/// exporter revoked access for good; nothing is attached then.
 ///
 /// # Examples
 ///
 /// ```
 /// # use kernel::prelude::*;
 /// use core::sync::atomic::{AtomicU32, Ordering};
-/// use kernel::{bindings, c_str, device::Device};
-/// use kernel::dma_buf::{exporter::*, importer::*, interconnect::*, ResvLocked};
+/// use kernel::{bindings, c_str, device::Device, page::Page};
+/// use kernel::dma_buf::{exporter::*, importer::*, interconnect::*, mapping::*, ResvLocked};
 ///
-/// struct Bar;
-/// impl Exporter for Bar {}
+/// // An exporter of one page of memory, as a physical range.
+/// struct Bar(Page);
+/// impl Exporter for Bar {
+///     fn map(&self, req: &MapRequest<'_>) -> Result<Mapped> {
+///         let ranges = PhysRanges::new(&[PhysRange::of_page(&self.0)])?;
+///         Mapped::new(req, &PHYS_LIST, ranges)
+///     }
+/// }
 /// #[derive(Default)]
 /// struct Iommu {
 ///     invalidated: AtomicU32,
@@ -185,7 +334,9 @@ fn foreign_offers(buf: &DmaBuf) -> Result<OfferList> {
 ///     .offer(&SGT, SgtOffer { peer_to_peer: true })?
 ///     .revocable(true)
 ///     .build()?;
-/// let (state, buf) = export(Bar, offers, 4096, c_str!("doctest"))?;
+/// let page = Page::alloc_page(GFP_KERNEL)?;
+/// let phys = PhysRange::of_page(&page);
+/// let (state, buf) = export(Bar(page), offers, 4096, c_str!("doctest"))?;
 ///
 /// let accepts = AcceptList::builder().accept(&PHYS_LIST, ())?.honours_invalidation(true);
 /// let a = attach(&buf, dev, accepts.build()?, Iommu::default())?;
@@ -197,19 +348,53 @@ fn foreign_offers(buf: &DmaBuf) -> Result<OfferList> {
 /// let e = attach(&buf, dev, sgt_only.honours_invalidation(true).build()?, Iommu::default());
 /// assert_eq!(e.err(), Some(EOPNOTSUPP));
 /// // ... or an importer that cannot be invalidated.
-/// let phys = AcceptList::builder().accept(&PHYS_LIST, ())?.build()?;
-/// assert_eq!(attach(&buf, dev, phys, Iommu::default()).err(), Some(EOPNOTSUPP));
+/// let nonrev = AcceptList::builder().accept(&PHYS_LIST, ())?.build()?;
+/// assert_eq!(attach(&buf, dev, nonrev, Iommu::default()).err(), Some(EOPNOTSUPP));
 /// assert_eq!(buf.lock_resv().attachment_count(), 1);
 ///
-/// // Revoke invalidates once; unrevoke calls nobody: no automatic remap.
-/// state.revoke();
-/// state.revoke();
-/// assert_eq!(a.importer().invalidated.load(Ordering::Relaxed), 1);
-/// state.unrevoke();
-/// assert_eq!(a.importer().invalidated.load(Ordering::Relaxed), 1);
+/// // Mapping hands out the exporter's ranges, through the negotiated type only.
+/// {
+///     let mut resv = buf.lock_resv();
+///     assert_eq!(a.map(&mut resv, &SGT).err(), Some(EINVAL));
+///     let ranges = a.map(&mut resv, &PHYS_LIST)?;
+///     assert_eq!(ranges.ranges(), &[phys]);
+///     assert_eq!(a.map(&mut resv, &PHYS_LIST).err(), Some(EBUSY));
+///     assert_eq!(state.mapping_count(), 1);
+/// }
 ///
+/// // Revoke invalidates once and ends the mapping before it returns...
+/// state.revoke();
+/// state.revoke();
+/// assert_eq!(a.importer().invalidated.load(Ordering::Relaxed), 1);
+/// assert_eq!(state.mapping_count(), 0);
+/// {
+///     let mut resv = buf.lock_resv();
+///     assert!(a.mapping(&resv, &PHYS_LIST).is_none());
+///     assert_eq!(a.unmap(&mut resv).err(), Some(ENOENT));
+///     // ... and mapping fails while revoked.
+///     assert_eq!(a.map(&mut resv, &PHYS_LIST).err(), Some(ENODEV));
+/// }
+/// // Unrevoke calls nobody and maps nothing: no automatic remap.
+/// state.unrevoke()?;
+/// assert_eq!(a.importer().invalidated.load(Ordering::Relaxed), 1);
+/// assert_eq!(state.mapping_count(), 0);
+/// {
+///     let mut resv = buf.lock_resv();
+///     a.map(&mut resv, &PHYS_LIST)?;
+///     a.unmap(&mut resv)?;
+///     a.map(&mut resv, &PHYS_LIST)?;
+/// }
+/// assert_eq!(state.mapping_count(), 1);
+///
+/// // Dropping a mapped attachment ends its mapping and detaches.
 /// drop(a);
+/// assert_eq!(state.mapping_count(), 0);
 /// assert_eq!(buf.lock_resv().attachment_count(), 0);
+///
+/// // A buffer revoked for good takes no new importers.
+/// state.revoke_permanently();
+/// let accepts = AcceptList::builder().accept(&PHYS_LIST, ())?.honours_invalidation(true);
+/// assert_eq!(attach(&buf, dev, accepts.build()?, Iommu::default()).err(), Some(ENODEV));
 /// drop(buf);
 /// // SAFETY: `raw` was registered above and has no other user.
 /// unsafe { bindings::root_device_unregister(raw) };
@@ -223,6 +408,7 @@ pub fn attach<T: Importer>(
 ) -> Result<Attachment<T>> {
     let foreign;
     let offers = match ExportCore::of(buf) {
+        Some(export) if export.is_revoked_permanently() => return Err(ENODEV),
         Some(export) => export.offers(),
         None => {
             foreign = foreign_offers(buf)?;
@@ -231,11 +417,15 @@ pub fn attach<T: Importer>(
     };
     let negotiated = offers.type_at(negotiate(offers, &accepts)?.offer);
 
-    // INVARIANT: `invalidate_adapter::<T>` matches `importer`.
+    // INVARIANT: `invalidate_adapter::<T>` matches `importer`, and nothing
+    // is mapped yet.
     let inner = KBox::new(
         AttachInner {
             core: AttachCore {
                 negotiated,
+                accepts,
+                dev: dev.into(),
+                mapping: UnsafeCell::new(None),
                 invalidate: invalidate_adapter::<T>,
             },
             importer,

@@ -36,6 +36,15 @@ pub trait Interconnect: Sized + Send + Sync + 'static {
     /// example the device that will access the memory.
     type Accept: Send + Sync + 'static;
 
+    /// What the importer holds while it has the buffer mapped through this
+    /// interconnect, for example the list of physical ranges.
+    ///
+    /// Dropping it ends the mapping: its `Drop` releases whatever the
+    /// exporter set up (for example a DMA mapping). The core drops it with
+    /// the reservation lock held, when the importer unmaps, when it is
+    /// invalidated, and at the latest when its attachment goes away.
+    type Mapping: Send + Sync + 'static;
+
     /// Decides whether this offer and this acceptance can work together,
     /// for example whether the importer can reach the exporter's PCI BAR.
     ///
@@ -58,6 +67,7 @@ pub trait Interconnect: Sized + Send + Sync + 'static {
 /// impl Interconnect for MyLink {
 ///     type Offer = u32; // The exporter's link id.
 ///     type Accept = u32; // The link id the importer is plugged into.
+///     type Mapping = u64; // The buffer's address on the link.
 ///     fn matches(offer: &u32, accept: &u32) -> bool {
 ///         offer == accept
 ///     }
@@ -140,6 +150,12 @@ impl PartialEq for TypeRef {
 
 impl Eq for TypeRef {}
 
+impl core::fmt::Debug for TypeRef {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}", self.name())
+    }
+}
+
 impl<I: Interconnect> From<&'static InterconnectType<I>> for TypeRef {
     fn from(ty: &'static InterconnectType<I>) -> Self {
         TypeRef(ty)
@@ -200,6 +216,13 @@ impl List {
     fn types(&self) -> impl Iterator<Item = TypeRef> + '_ {
         self.entries.iter().map(|e| e.ty)
     }
+
+    fn info<T: 'static>(&self, ty: TypeRef) -> Option<&T> {
+        self.entries
+            .iter()
+            .find(|e| e.ty == ty)
+            .and_then(|e| e.info.downcast_ref())
+    }
 }
 
 /// What an exporter offers, in its order of preference.
@@ -256,11 +279,7 @@ impl OfferList {
 
     /// Returns what the exporter stated for the offer of `ty`, if offered.
     pub fn info<I: Interconnect>(&self, ty: &'static InterconnectType<I>) -> Option<&I::Offer> {
-        self.list
-            .entries
-            .iter()
-            .find(|e| e.ty.is(ty))
-            .and_then(|e| e.info.downcast_ref())
+        self.list.info(TypeRef(ty))
     }
 }
 
@@ -323,6 +342,20 @@ impl AcceptList {
     /// Returns the accepted interconnects.
     pub fn types(&self) -> impl Iterator<Item = TypeRef> + '_ {
         self.list.types()
+    }
+
+    /// Returns what the importer stated for `ty`, if it accepts it.
+    pub fn info<I: Interconnect>(&self, ty: &'static InterconnectType<I>) -> Option<&I::Accept> {
+        self.list.info(TypeRef(ty))
+    }
+
+    /// Returns the type of the accepted entry at `index`.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `index` is out of bounds; indices come from [`negotiate`].
+    pub fn type_at(&self, index: usize) -> TypeRef {
+        self.list.entries[index].ty
     }
 }
 
@@ -453,6 +486,7 @@ pub struct SgtAccept {
 impl Interconnect for Sgt {
     type Offer = SgtOffer;
     type Accept = SgtAccept;
+    type Mapping = super::mapping::SgtMapping;
 
     fn matches(offer: &SgtOffer, accept: &SgtAccept) -> bool {
         !offer.peer_to_peer || accept.allow_peer_to_peer
@@ -471,6 +505,7 @@ pub struct PhysList;
 impl Interconnect for PhysList {
     type Offer = ();
     type Accept = ();
+    type Mapping = super::mapping::PhysRanges;
 }
 
 /// The physical-range-list interconnect.

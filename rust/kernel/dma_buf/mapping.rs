@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What an importer holds while a buffer is mapped: the mapping types of the
+//! built-in interconnects.
+//!
+//! [`PhysRanges`] is the mapping of [`PhysList`](super::interconnect::PhysList):
+//! the physical address ranges that make up the buffer, in order.
+//! [`SgtMapping`] is the mapping of [`Sgt`](super::interconnect::Sgt): a
+//! scatter-gather table, DMA-mapped for the importer's device.
+//!
+//! Importers only ever see a mapping through a shared reference that lives
+//! no longer than the reservation lock guard it was obtained under; the core
+//! owns the value and drops it when the mapping ends.
+
+use crate::{
+    alloc::{flags::GFP_KERNEL, KBox, KVec},
+    bindings,
+    device::Device,
+    error::{code::*, to_result, Result},
+    page::{Page, PAGE_SIZE},
+    types::ARef,
+};
+use core::ptr::NonNull;
+
+/// One physically contiguous range of a buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PhysRange {
+    /// Physical address of the first byte; page aligned.
+    pub addr: u64,
+    /// Length in bytes; a non-zero multiple of the page size.
+    pub len: u64,
+}
+
+impl PhysRange {
+    /// Returns the range of one page of memory.
+    pub fn of_page(page: &Page) -> Self {
+        Self {
+            // SAFETY: `page` is an allocated page.
+            addr: unsafe { bindings::page_to_phys(page.as_ptr()) },
+            len: PAGE_SIZE as u64,
+        }
+    }
+}
+
+/// The physical ranges that make up a buffer, in buffer order.
+///
+/// # Invariants
+///
+/// `ranges` is not empty; every range is page aligned, has a non-zero
+/// length that is a multiple of the page size and does not wrap around the
+/// address space; `total` is the sum of the lengths and fits in `u64`.
+pub struct PhysRanges {
+    ranges: KVec<PhysRange>,
+    total: u64,
+}
+
+impl PhysRanges {
+    /// Checks and copies `ranges`.
+    ///
+    /// Fails with `EINVAL` if the list is empty or a range is empty or not
+    /// page aligned, and with `EOVERFLOW` if a range wraps around the address
+    /// space or the lengths do not add up in 64 bits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use kernel::prelude::*;
+    /// use kernel::dma_buf::mapping::{PhysRange, PhysRanges};
+    ///
+    /// let r = PhysRanges::new(&[
+    ///     PhysRange { addr: 0x1000_0000, len: 0x2000 },
+    ///     PhysRange { addr: 0x2000_0000, len: 0x1000 },
+    /// ])?;
+    /// assert_eq!(r.total_len(), 0x3000);
+    /// assert_eq!(r.ranges().len(), 2);
+    ///
+    /// assert_eq!(PhysRanges::new(&[]).err(), Some(EINVAL));
+    /// let unaligned = PhysRange { addr: 0x1000_0800, len: 0x1000 };
+    /// assert_eq!(PhysRanges::new(&[unaligned]).err(), Some(EINVAL));
+    /// let empty = PhysRange { addr: 0x1000_0000, len: 0 };
+    /// assert_eq!(PhysRanges::new(&[empty]).err(), Some(EINVAL));
+    /// let wraps = PhysRange { addr: u64::MAX - 0xfff, len: 0x2000 };
+    /// assert_eq!(PhysRanges::new(&[wraps]).err(), Some(EOVERFLOW));
+    /// let huge = PhysRange { addr: 0, len: 1 << 63 };
+    /// assert_eq!(PhysRanges::new(&[huge, huge]).err(), Some(EOVERFLOW));
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn new(ranges: &[PhysRange]) -> Result<Self> {
+        if ranges.is_empty() {
+            return Err(EINVAL);
+        }
+        let page_mask = PAGE_SIZE as u64 - 1;
+        let mut total: u64 = 0;
+        let mut list = KVec::with_capacity(ranges.len(), GFP_KERNEL)?;
+        for r in ranges {
+            if r.len == 0 || (r.addr | r.len) & page_mask != 0 {
+                return Err(EINVAL);
+            }
+            r.addr.checked_add(r.len - 1).ok_or(EOVERFLOW)?;
+            total = total.checked_add(r.len).ok_or(EOVERFLOW)?;
+            list.push(*r, GFP_KERNEL)?;
+        }
+        // INVARIANT: Every range and the total were checked above.
+        Ok(Self {
+            ranges: list,
+            total,
+        })
+    }
+
+    /// Returns the ranges in buffer order.
+    pub fn ranges(&self) -> &[PhysRange] {
+        &self.ranges
+    }
+
+    /// Returns the sum of the range lengths.
+    pub fn total_len(&self) -> u64 {
+        self.total
+    }
+}
+
+/// Where an [`SgtMapping`] came from, which decides how it is undone.
+enum SgtOwner {
+    /// Mapped by another exporter's `map_dma_buf` for this attachment.
+    Foreign(NonNull<bindings::dma_buf_attachment>),
+    /// Mapped by this framework from pages, for `dev`.
+    Pages(ARef<Device>),
+}
+
+/// A scatter-gather table, DMA-mapped for the importer's device.
+///
+/// # Invariants
+///
+/// `table` is a DMA-mapped table: for `SgtOwner::Foreign`, the one that
+/// `dma_buf_map_attachment` returned for that attachment, which stays
+/// attached while this value exists; for `SgtOwner::Pages`, one allocated
+/// as a `KBox`, filled by `sg_alloc_table_from_pages` and mapped by
+/// `dma_map_sgtable` for that device, whose pages stay allocated while this
+/// value exists.
+pub struct SgtMapping {
+    table: NonNull<bindings::sg_table>,
+    owner: SgtOwner,
+}
+
+// SAFETY: The table is only read through `&self`, and unmapping it in `drop`
+// may happen on any thread.
+unsafe impl Send for SgtMapping {}
+// SAFETY: Shared references only read the table.
+unsafe impl Sync for SgtMapping {}
+
+impl SgtMapping {
+    /// Maps `pages` for `dev`, for bidirectional DMA, as one table.
+    ///
+    /// # Safety
+    ///
+    /// The pages must stay allocated while the returned value exists: an
+    /// exporter keeps them in its state, which the buffer, and so every
+    /// attachment and mapping of it, keeps alive.
+    pub unsafe fn map_pages(dev: &Device, pages: &[Page]) -> Result<Self> {
+        let mut raw: KVec<*mut bindings::page> = KVec::with_capacity(pages.len(), GFP_KERNEL)?;
+        for p in pages {
+            raw.push(p.as_ptr(), GFP_KERNEL)?;
+        }
+        let n = u32::try_from(raw.len()).map_err(|_| EINVAL)?;
+        // SAFETY: All-zero is the empty state of a table.
+        let table: KBox<bindings::sg_table> = KBox::new(unsafe { core::mem::zeroed() }, GFP_KERNEL)?;
+        // Owned through the raw pointer from here on; `free_table` frees it.
+        // SAFETY: `KBox::into_raw` never returns NULL.
+        let table = unsafe { NonNull::new_unchecked(KBox::into_raw(table)) };
+        // SAFETY: `table` is a zeroed table and `raw` holds `n` pages that
+        // the caller keeps allocated.
+        let ret = unsafe {
+            bindings::sg_alloc_table_from_pages_segment(
+                table.as_ptr(),
+                raw.as_mut_ptr(),
+                n,
+                0,
+                n as usize * PAGE_SIZE,
+                u32::MAX,
+                bindings::GFP_KERNEL,
+            )
+        };
+        if let Err(e) = to_result(ret) {
+            // SAFETY: The table was allocated above and is not used again.
+            drop(unsafe { KBox::from_raw(table.as_ptr()) });
+            return Err(e);
+        }
+        // SAFETY: The table was filled above and `dev` is a live device.
+        let ret = unsafe {
+            bindings::dma_map_sgtable(
+                dev.as_raw(),
+                table.as_ptr(),
+                bindings::dma_data_direction_DMA_BIDIRECTIONAL,
+                0,
+            )
+        };
+        if let Err(e) = to_result(ret) {
+            // SAFETY: The table was filled above, is not mapped and is not
+            // used again.
+            unsafe {
+                bindings::sg_free_table(table.as_ptr());
+                drop(KBox::from_raw(table.as_ptr()));
+            }
+            return Err(e);
+        }
+        // INVARIANT: Allocated, filled and mapped for `dev` as required.
+        Ok(Self {
+            table,
+            owner: SgtOwner::Pages(dev.into()),
+        })
+    }
+
+    /// Maps a buffer of another exporter through its `map_dma_buf`.
+    ///
+    /// # Safety
+    ///
+    /// `attach` is a live attachment whose buffer's reservation lock the
+    /// caller holds, and it stays attached while the returned value exists.
+    pub(crate) unsafe fn map_foreign(attach: NonNull<bindings::dma_buf_attachment>) -> Result<Self> {
+        // SAFETY: Guaranteed by the caller.
+        let table = crate::error::from_err_ptr(unsafe {
+            bindings::dma_buf_map_attachment(
+                attach.as_ptr(),
+                bindings::dma_data_direction_DMA_BIDIRECTIONAL,
+            )
+        })?;
+        // INVARIANT: Returned by `dma_buf_map_attachment` for `attach`.
+        Ok(Self {
+            table: NonNull::new(table).ok_or(EINVAL)?,
+            owner: SgtOwner::Foreign(attach),
+        })
+    }
+
+    /// Returns the DMA address and length of every DMA segment.
+    pub fn dma_segments(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        // SAFETY: By the type invariant the table is mapped; `nents` is the
+        // number of DMA segments.
+        let (mut sg, nents) = unsafe { ((*self.table.as_ptr()).sgl, (*self.table.as_ptr()).nents) };
+        (0..nents).map(move |_| {
+            // SAFETY: `sg` is one of the table's first `nents` entries.
+            let seg = unsafe {
+                (
+                    bindings::sg_dma_address(sg),
+                    u64::from(bindings::sg_dma_len(sg)),
+                )
+            };
+            // SAFETY: As above; `sg_next` follows chained tables.
+            sg = unsafe { bindings::sg_next(sg) };
+            seg
+        })
+    }
+
+    /// Returns the raw table, for importers that hand it to C code.
+    pub fn as_raw(&self) -> *mut bindings::sg_table {
+        self.table.as_ptr()
+    }
+}
+
+impl Drop for SgtMapping {
+    fn drop(&mut self) {
+        let dir = bindings::dma_data_direction_DMA_BIDIRECTIONAL;
+        match &self.owner {
+            SgtOwner::Foreign(attach) => {
+                // SAFETY: By the type invariant the table belongs to `attach`,
+                // which is still attached; the core drops mappings with the
+                // reservation lock held.
+                unsafe {
+                    bindings::dma_buf_unmap_attachment(attach.as_ptr(), self.table.as_ptr(), dir)
+                };
+            }
+            SgtOwner::Pages(dev) => {
+                // SAFETY: By the type invariant the table was mapped for `dev`
+                // and allocated as a `KBox`; nothing uses it after this.
+                unsafe {
+                    bindings::dma_unmap_sgtable(dev.as_raw(), self.table.as_ptr(), dir, 0);
+                    bindings::sg_free_table(self.table.as_ptr());
+                    drop(KBox::from_raw(self.table.as_ptr()));
+                }
+            }
+        }
+    }
+}
