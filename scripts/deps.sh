@@ -10,8 +10,9 @@ PACKAGES=(
 	rustc-web rust-web-src rustfmt-web rust-web-clippy
 	clang libclang-dev llvm lld
 	gcc make libc6-dev bc flex bison libelf-dev libssl-dev
-	cpio kmod xz-utils git python3 python3-ply python3-git
+	cpio kmod rsync xz-utils git python3 python3-ply python3-git
 	qemu-system-x86 busybox-static
+	# headers_install copies the uAPI headers with rsync.
 )
 BINDGEN_VERSION=0.69.5
 
