@@ -57,9 +57,9 @@ struct dmabuf_ic_test_export {
 
 /* Operations of struct dmabuf_ic_test_revoke. */
 enum dmabuf_ic_test_revoke_op {
-	DMABUF_IC_TEST_UNREVOKE = 0,	/* ENODEV once revoked for good */
-	DMABUF_IC_TEST_REVOKE = 1,
-	DMABUF_IC_TEST_REVOKE_PERMANENTLY = 2,
+	DMABUF_IC_TEST_OP_UNREVOKE = 0,	/* ENODEV once revoked for good */
+	DMABUF_IC_TEST_OP_REVOKE = 1,
+	DMABUF_IC_TEST_OP_REVOKE_PERMANENTLY = 2,
 };
 
 /**

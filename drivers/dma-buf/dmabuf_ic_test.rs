@@ -15,8 +15,8 @@ use core::{
     sync::atomic::{AtomicU32, Ordering},
 };
 use kernel::{
-    bindings, c_str,
     alloc::flags::__GFP_ZERO,
+    bindings, c_str,
     device::Device,
     dma_buf::{
         exporter::{export, Export, Exporter, MapRequest, Mapped},
@@ -344,12 +344,12 @@ fn with_test_buffer<R>(fd: i32, f: impl FnOnce(&DmaBuf, &Export<TestExporter>) -
 
 fn revoke(args: &bindings::dmabuf_ic_test_revoke) -> Result {
     with_test_buffer(args.fd, |_, state| match args.op {
-        bindings::dmabuf_ic_test_revoke_op_DMABUF_IC_TEST_UNREVOKE => state.unrevoke(),
-        bindings::dmabuf_ic_test_revoke_op_DMABUF_IC_TEST_REVOKE => {
+        bindings::dmabuf_ic_test_revoke_op_DMABUF_IC_TEST_OP_UNREVOKE => state.unrevoke(),
+        bindings::dmabuf_ic_test_revoke_op_DMABUF_IC_TEST_OP_REVOKE => {
             state.revoke();
             Ok(())
         }
-        bindings::dmabuf_ic_test_revoke_op_DMABUF_IC_TEST_REVOKE_PERMANENTLY => {
+        bindings::dmabuf_ic_test_revoke_op_DMABUF_IC_TEST_OP_REVOKE_PERMANENTLY => {
             state.revoke_permanently();
             Ok(())
         }
@@ -359,16 +359,16 @@ fn revoke(args: &bindings::dmabuf_ic_test_revoke) -> Result {
 
 fn buf_status(args: &mut bindings::dmabuf_ic_test_buf_status) -> Result {
     with_test_buffer(args.fd, |buf, state| {
-    args.revoked = if state.is_revoked_permanently() {
-        bindings::dmabuf_ic_test_revoke_op_DMABUF_IC_TEST_REVOKE_PERMANENTLY
-    } else if state.is_revoked() {
-        bindings::dmabuf_ic_test_revoke_op_DMABUF_IC_TEST_REVOKE
-    } else {
-        bindings::dmabuf_ic_test_revoke_op_DMABUF_IC_TEST_UNREVOKE
-    };
-    let resv = buf.lock_resv();
-    args.attachments = resv.attachment_count() as u32;
-    args.mappings = state.mapping_count() as u32;
+        args.revoked = if state.is_revoked_permanently() {
+            bindings::dmabuf_ic_test_revoke_op_DMABUF_IC_TEST_OP_REVOKE_PERMANENTLY
+        } else if state.is_revoked() {
+            bindings::dmabuf_ic_test_revoke_op_DMABUF_IC_TEST_OP_REVOKE
+        } else {
+            bindings::dmabuf_ic_test_revoke_op_DMABUF_IC_TEST_OP_UNREVOKE
+        };
+        let resv = buf.lock_resv();
+        args.attachments = resv.attachment_count() as u32;
+        args.mappings = state.mapping_count() as u32;
     })
 }
 

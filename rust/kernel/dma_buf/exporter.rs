@@ -66,7 +66,10 @@ impl<'a> MapRequest<'a> {
     }
 
     /// Returns what the importer stated for `ty`, if it accepts it.
-    pub fn accept<I: Interconnect>(&self, ty: &'static InterconnectType<I>) -> Option<&'a I::Accept> {
+    pub fn accept<I: Interconnect>(
+        &self,
+        ty: &'static InterconnectType<I>,
+    ) -> Option<&'a I::Accept> {
         self.accepts.info(ty)
     }
 
@@ -214,6 +217,31 @@ impl<T: Exporter> Export<T> {
 }
 
 impl ExportCore {
+    /// Initialises the core of an `Export<T>` whose `T` has the type id
+    /// `exporter` and whose functions are `drop_export` and `map`.
+    ///
+    /// Not generic on purpose: the lock class of `buf` is a static of this
+    /// function, and lockdep wants one name for it, not one per exporter.
+    fn new(
+        offers: OfferList,
+        exporter: TypeId,
+        drop_export: unsafe fn(*const crate::ffi::c_void),
+        map: unsafe fn(*const ExportCore, &MapRequest<'_>) -> Result<Mapped>,
+    ) -> impl PinInit<Self, Error> {
+        // INVARIANT: The caller passes the functions of the `Export<T>`
+        // whose core this becomes; nothing is revoked or mapped yet.
+        try_pin_init!(ExportCore {
+            offers,
+            buf <- new_mutex!(None, "dma_buf::ExportCore::buf"),
+            revoked: AtomicBool::new(false),
+            dead: AtomicBool::new(false),
+            mappings: AtomicUsize::new(0),
+            exporter,
+            drop_export,
+            map,
+        })
+    }
+
     /// Returns the export state of `buf`, or `None` if another exporter
     /// (not this framework) created it.
     pub fn of(buf: &DmaBuf) -> Option<&ExportCore> {
@@ -535,16 +563,12 @@ pub fn export<T: Exporter>(
     }
     let state = Arc::pin_init(
         try_pin_init!(Export {
-            core <- try_pin_init!(ExportCore {
+            core <- ExportCore::new(
                 offers,
-                buf <- new_mutex!(None, "dma_buf::ExportCore::buf"),
-                revoked: AtomicBool::new(false),
-                dead: AtomicBool::new(false),
-                mappings: AtomicUsize::new(0),
-                exporter: TypeId::of::<T>(),
-                drop_export: Export::<T>::drop_export,
-                map: Export::<T>::map,
-            }),
+                TypeId::of::<T>(),
+                Export::<T>::drop_export,
+                Export::<T>::map,
+            ),
             exporter,
         }),
         GFP_KERNEL,

@@ -18,9 +18,7 @@ use super::{
     mapping::SgtMapping,
     DmaBuf, ResvLocked,
 };
-use crate::{
-    bindings, device::Device, error::from_err_ptr, prelude::*, sync::Arc, types::ARef,
-};
+use crate::{bindings, device::Device, error::from_err_ptr, prelude::*, sync::Arc, types::ARef};
 use core::{any::Any, cell::UnsafeCell, ptr::NonNull};
 
 /// The driver side of an importer.

@@ -162,7 +162,8 @@ impl SgtMapping {
         }
         let n = u32::try_from(raw.len()).map_err(|_| EINVAL)?;
         // SAFETY: All-zero is the empty state of a table.
-        let table: KBox<bindings::sg_table> = KBox::new(unsafe { core::mem::zeroed() }, GFP_KERNEL)?;
+        let table: KBox<bindings::sg_table> =
+            KBox::new(unsafe { core::mem::zeroed() }, GFP_KERNEL)?;
         // Owned through the raw pointer from here on; `free_table` frees it.
         // SAFETY: `KBox::into_raw` never returns NULL.
         let table = unsafe { NonNull::new_unchecked(KBox::into_raw(table)) };
@@ -215,7 +216,9 @@ impl SgtMapping {
     ///
     /// `attach` is a live attachment whose buffer's reservation lock the
     /// caller holds, and it stays attached while the returned value exists.
-    pub(crate) unsafe fn map_foreign(attach: NonNull<bindings::dma_buf_attachment>) -> Result<Self> {
+    pub(crate) unsafe fn map_foreign(
+        attach: NonNull<bindings::dma_buf_attachment>,
+    ) -> Result<Self> {
         // SAFETY: Guaranteed by the caller.
         let table = crate::error::from_err_ptr(unsafe {
             bindings::dma_buf_map_attachment(
