@@ -47,3 +47,8 @@ phys_addr_t rust_helper_page_to_phys(struct page *page)
 {
 	return page_to_phys(page);
 }
+
+void rust_helper_dma_resv_assert_held(struct dma_resv *obj)
+{
+	dma_resv_assert_held(obj);
+}

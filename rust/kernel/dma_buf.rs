@@ -14,6 +14,7 @@ use crate::{
 };
 use core::{marker::PhantomData, ptr::NonNull};
 
+pub mod capi;
 pub mod exporter;
 pub mod importer;
 pub mod interconnect;

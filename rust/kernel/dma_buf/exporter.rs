@@ -22,7 +22,6 @@ use crate::{
     bindings,
     device::Device,
     error::from_err_ptr,
-    new_mutex,
     prelude::*,
     str::CStr,
     sync::{Arc, Mutex},
@@ -117,8 +116,22 @@ impl Mapped {
         })
     }
 
+    /// Wraps a mapping of an interconnect defined in C, which has no
+    /// Rust mapping type; it is for the negotiated interconnect of `req`.
+    pub(crate) fn new_raw(req: &MapRequest<'_>, value: Arc<dyn Any + Send + Sync>) -> Result<Self> {
+        // INVARIANT: C-defined interconnects have no `Interconnect` type
+        // whose `Mapping` could be asked for, so no typed access can go
+        // wrong; the C interface reads it back as the type it stored.
+        Ok(Self { ty: req.ty, value })
+    }
+
     /// Returns the mapping as an `I::Mapping`, if it is one.
     pub(crate) fn get<I: Interconnect>(&self) -> Option<&I::Mapping> {
+        self.value.downcast_ref()
+    }
+
+    /// Returns the mapping as a `T`, if it is one.
+    pub(crate) fn get_raw<T: 'static>(&self) -> Option<&T> {
         self.value.downcast_ref()
     }
 }
@@ -216,12 +229,17 @@ impl<T: Exporter> Export<T> {
     }
 }
 
+/// The lock class name of every [`ExportCore`]'s buffer mutex.
+static BUF_LOCK_NAME: &CStr = crate::c_str!("dma_buf::ExportCore::buf");
+
 impl ExportCore {
     /// Initialises the core of an `Export<T>` whose `T` has the type id
     /// `exporter` and whose functions are `drop_export` and `map`.
     ///
-    /// Not generic on purpose: the lock class of `buf` is a static of this
-    /// function, and lockdep wants one name for it, not one per exporter.
+    /// The lock class name is a static, not `new_mutex!`'s constant: the
+    /// initialiser may be instantiated in the exporter's crate, where a
+    /// constant would get an address of its own, and lockdep refuses one
+    /// class key with two name addresses.
     fn new(
         offers: OfferList,
         exporter: TypeId,
@@ -232,7 +250,7 @@ impl ExportCore {
         // whose core this becomes; nothing is revoked or mapped yet.
         try_pin_init!(ExportCore {
             offers,
-            buf <- new_mutex!(None, "dma_buf::ExportCore::buf"),
+            buf <- Mutex::new(None, BUF_LOCK_NAME, crate::static_lock_class!()),
             revoked: AtomicBool::new(false),
             dead: AtomicBool::new(false),
             mappings: AtomicUsize::new(0),

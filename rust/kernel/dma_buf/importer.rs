@@ -192,11 +192,18 @@ impl<T: Importer> Attachment<T> {
         resv: &'r mut ResvLocked<'_>,
         ty: &'static InterconnectType<I>,
     ) -> Result<&'r I::Mapping> {
-        self.check_lock(resv)?;
-        let core = &self.inner.core;
-        if !core.negotiated.is(ty) {
+        if !self.inner.core.negotiated.is(ty) {
             return Err(EINVAL);
         }
+        // The exporter's mapping was checked to be of the negotiated type.
+        self.map_any(resv)?.get::<I>().ok_or(EINVAL)
+    }
+
+    /// Maps the buffer through the negotiated interconnect, whatever it is;
+    /// see [`Attachment::map`].
+    pub(crate) fn map_any<'r>(&'r self, resv: &'r mut ResvLocked<'_>) -> Result<&'r Mapped> {
+        self.check_lock(resv)?;
+        let core = &self.inner.core;
         // SAFETY: The lock is held (checked above), and `resv` is borrowed
         // mutably, so no reference into the mapping is alive.
         let slot = unsafe { &mut *core.mapping.get() };
@@ -223,9 +230,7 @@ impl<T: Importer> Attachment<T> {
                 }
             }
         };
-        // `map_locked` checked the type; a mismatch cannot happen, and if it
-        // did, the mapping would still end with the attachment.
-        slot.insert(mapped).get::<I>().ok_or(EINVAL)
+        Ok(slot.insert(mapped))
     }
 
     /// Returns the current mapping, if the attachment is mapped through `ty`.

@@ -17,6 +17,7 @@
 
 use crate::{
     alloc::{flags::GFP_KERNEL, KVec},
+    bindings,
     error::{code::*, Result},
     str::CStr,
     sync::Arc,
@@ -75,15 +76,33 @@ pub trait Interconnect: Sized + Send + Sync + 'static {
 /// static MY_LINK: InterconnectType<MyLink> = InterconnectType::new(c_str!("my-link"));
 /// assert_eq!(MY_LINK.name().as_bytes(), b"my-link");
 /// ```
+///
+/// # Invariants
+///
+/// `c` starts the object, so that its address is also that of a
+/// `struct dma_buf_ic_type` for C code; `c.name` is `name` and `c.match_`
+/// is `None`.
+#[repr(C)]
 pub struct InterconnectType<I: Interconnect> {
+    c: bindings::dma_buf_ic_type,
     name: &'static CStr,
     _marker: PhantomData<I>,
 }
 
+// SAFETY: The C view only points to the static name; nothing is mutable.
+unsafe impl<I: Interconnect> Sync for InterconnectType<I> {}
+// SAFETY: As for `Sync`.
+unsafe impl<I: Interconnect> Send for InterconnectType<I> {}
+
 impl<I: Interconnect> InterconnectType<I> {
     /// Creates an interconnect type; use it only to initialise a `static`.
     pub const fn new(name: &'static CStr) -> Self {
+        // INVARIANT: `c` is first (`#[repr(C)]`) and mirrors `name`.
         Self {
+            c: bindings::dma_buf_ic_type {
+                name: name.as_char_ptr(),
+                match_: None,
+            },
             name,
             _marker: PhantomData,
         }
@@ -121,11 +140,71 @@ impl<I: Interconnect> AnyInterconnect for InterconnectType<I> {
     }
 }
 
+/// An interconnect defined in C (`include/linux/dma-buf-interconnect.h`):
+/// both sides state a `u64`, and the type's optional `match` decides.
+///
+/// # Invariants
+///
+/// The object is a static `struct dma_buf_ic_type` with a static name.
+#[repr(transparent)]
+struct CType(bindings::dma_buf_ic_type);
+
+// SAFETY: By the type invariant the object is static and never written;
+// its `match` callback may be called from any thread.
+unsafe impl Sync for CType {}
+// SAFETY: As for `Sync`.
+unsafe impl Send for CType {}
+
+impl AnyInterconnect for CType {
+    fn name(&self) -> &'static CStr {
+        // SAFETY: By the type invariant the name is a static string.
+        unsafe { CStr::from_char_ptr(self.0.name) }
+    }
+
+    fn matches_any(&self, offer: &dyn Any, accept: &dyn Any) -> bool {
+        match (offer.downcast_ref::<u64>(), accept.downcast_ref::<u64>()) {
+            // SAFETY: `match` is a C function taking two `u64`s.
+            (Some(&o), Some(&a)) => self.0.match_.map_or(true, |m| unsafe { m(o, a) }),
+            _ => false,
+        }
+    }
+}
+
 /// A reference to a unique interconnect type, compared by address.
+///
+/// # Invariants
+///
+/// The object it refers to is an [`InterconnectType`] or a C
+/// `struct dma_buf_ic_type`; either way it starts with a
+/// `struct dma_buf_ic_type`.
 #[derive(Clone, Copy)]
 pub struct TypeRef(&'static dyn AnyInterconnect);
 
 impl TypeRef {
+    /// Returns the interconnect that C code names by `ty`: a built-in one
+    /// if `ty` points to it, else a C-defined one, which must be a static
+    /// object with a static name.
+    pub(crate) fn from_c(ty: &'static bindings::dma_buf_ic_type) -> Self {
+        let addr = core::ptr::from_ref(ty).cast::<u8>();
+        if core::ptr::eq(addr, core::ptr::from_ref(&SGT).cast()) {
+            TypeRef::from(&SGT)
+        } else if core::ptr::eq(addr, core::ptr::from_ref(&PHYS_LIST).cast()) {
+            TypeRef::from(&PHYS_LIST)
+        } else {
+            // SAFETY: `CType` is a transparent wrapper; C interconnects are
+            // static objects with static names.
+            let ty = unsafe { &*core::ptr::from_ref(ty).cast::<CType>() };
+            // INVARIANT: A C-defined interconnect.
+            TypeRef(ty)
+        }
+    }
+
+    /// Returns the interconnect as C code sees it.
+    pub(crate) fn as_c(self) -> *const bindings::dma_buf_ic_type {
+        // By the type invariant the object starts with the C view.
+        (self.0 as *const dyn AnyInterconnect).cast()
+    }
+
     /// Returns the name of the interconnect.
     pub fn name(self) -> &'static CStr {
         self.0.name()
@@ -158,17 +237,23 @@ impl core::fmt::Debug for TypeRef {
 
 impl<I: Interconnect> From<&'static InterconnectType<I>> for TypeRef {
     fn from(ty: &'static InterconnectType<I>) -> Self {
+        // INVARIANT: An `InterconnectType`.
         TypeRef(ty)
     }
 }
 
 /// One entry of a list: an interconnect and what its side states about it.
-struct Entry {
+pub(crate) struct Entry {
     ty: TypeRef,
     info: Arc<dyn Any + Send + Sync>,
 }
 
 impl Entry {
+    /// An entry of any interconnect with already type-erased information.
+    pub(crate) fn raw(ty: TypeRef, info: Arc<dyn Any + Send + Sync>) -> Self {
+        Self { ty, info }
+    }
+
     fn new<I: Interconnect, T: Send + Sync + 'static>(
         ty: &'static InterconnectType<I>,
         info: T,
@@ -294,6 +379,12 @@ impl OfferListBuilder {
         Ok(self)
     }
 
+    /// Appends an entry built by the C interface.
+    pub(crate) fn offer_raw(mut self, entry: Entry) -> Result<Self> {
+        self.list.push(entry)?;
+        Ok(self)
+    }
+
     /// Sets whether the exporter may revoke access to the buffer.
     pub fn revocable(mut self, revocable: bool) -> Self {
         self.revocable = revocable;
@@ -367,6 +458,12 @@ impl AcceptListBuilder {
         info: I::Accept,
     ) -> Result<Self> {
         self.list.push(Entry::new(ty, info)?)?;
+        Ok(self)
+    }
+
+    /// Appends an entry built by the C interface.
+    pub(crate) fn accept_raw(mut self, entry: Entry) -> Result<Self> {
+        self.list.push(entry)?;
         Ok(self)
     }
 

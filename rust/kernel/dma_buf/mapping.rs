@@ -20,9 +20,12 @@ use crate::{
     page::{Page, PAGE_SIZE},
     types::ARef,
 };
-use core::ptr::NonNull;
+use core::{ffi::c_void, ptr::NonNull};
 
 /// One physically contiguous range of a buffer.
+///
+/// Laid out as C's `struct dma_buf_ic_phys_range`.
+#[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PhysRange {
     /// Physical address of the first byte; page aligned.
@@ -124,6 +127,12 @@ enum SgtOwner {
     Foreign(NonNull<bindings::dma_buf_attachment>),
     /// Mapped by this framework from pages, for `dev`.
     Pages(ARef<Device>),
+    /// Mapped by a C exporter's `map_sgt`, undone by its `unmap_sgt`.
+    Callback {
+        unmap: unsafe extern "C" fn(*mut c_void, *mut bindings::device, *mut bindings::sg_table),
+        priv_: *mut c_void,
+        dev: ARef<Device>,
+    },
 }
 
 /// A scatter-gather table, DMA-mapped for the importer's device.
@@ -135,7 +144,8 @@ enum SgtOwner {
 /// attached while this value exists; for `SgtOwner::Pages`, one allocated
 /// as a `KBox`, filled by `sg_alloc_table_from_pages` and mapped by
 /// `dma_map_sgtable` for that device, whose pages stay allocated while this
-/// value exists.
+/// value exists; for `SgtOwner::Callback`, one that the C exporter's
+/// `map_sgt` returned for `priv_` and `dev`, which `unmap` undoes.
 pub struct SgtMapping {
     table: NonNull<bindings::sg_table>,
     owner: SgtOwner,
@@ -233,6 +243,30 @@ impl SgtMapping {
         })
     }
 
+    /// Wraps a table that a C exporter mapped for `dev`.
+    ///
+    /// # Safety
+    ///
+    /// `table` was returned by the exporter's `map_sgt(priv_, dev)`, and
+    /// `unmap(priv_, dev, table)` undoes it; both may be called with the
+    /// reservation lock held and `priv_` stays valid while the value exists.
+    pub(crate) unsafe fn from_callback(
+        table: NonNull<bindings::sg_table>,
+        dev: &Device,
+        unmap: unsafe extern "C" fn(*mut c_void, *mut bindings::device, *mut bindings::sg_table),
+        priv_: *mut c_void,
+    ) -> Self {
+        // INVARIANT: Guaranteed by the caller.
+        Self {
+            table,
+            owner: SgtOwner::Callback {
+                unmap,
+                priv_,
+                dev: dev.into(),
+            },
+        }
+    }
+
     /// Returns the DMA address and length of every DMA segment.
     pub fn dma_segments(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
         // SAFETY: By the type invariant the table is mapped; `nents` is the
@@ -269,6 +303,11 @@ impl Drop for SgtMapping {
                 unsafe {
                     bindings::dma_buf_unmap_attachment(attach.as_ptr(), self.table.as_ptr(), dir)
                 };
+            }
+            SgtOwner::Callback { unmap, priv_, dev } => {
+                // SAFETY: By the type invariant `unmap` undoes the exporter's
+                // mapping of `table` for `dev`.
+                unsafe { unmap(*priv_, dev.as_raw(), self.table.as_ptr()) };
             }
             SgtOwner::Pages(dev) => {
                 // SAFETY: By the type invariant the table was mapped for `dev`

@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests of the C interface of the dma-buf interconnect framework:
+ * a C exporter and a C importer negotiate, through a private interconnect
+ * defined here and the built-in ones, map, and get revoked.
+ */
+#include <kunit/test.h>
+#include <linux/device.h>
+#include <linux/dma-buf.h>
+#include <linux/dma-buf-interconnect.h>
+#include <linux/dma-mapping.h>
+#include <linux/dma-resv.h>
+#include <linux/err.h>
+#include <linux/file.h>
+#include <linux/gfp.h>
+#include <linux/io.h>
+#include <linux/scatterlist.h>
+
+#define NR_PAGES 2
+
+/* A private interconnect: a link that matches importers on the same link. */
+static bool test_link_match(u64 offer, u64 accept)
+{
+	return offer == accept;
+}
+
+static const struct dma_buf_ic_type test_link = {
+	.name = "kunit-link",
+	.match = test_link_match,
+};
+
+struct test_exporter {
+	struct page *pages[NR_PAGES];
+	struct dma_buf_ic_phys_range ranges[NR_PAGES];
+	int maps, unmaps;
+	bool released;
+};
+
+static struct sg_table *test_map_sgt(void *priv, struct device *dev)
+{
+	struct test_exporter *exp = priv;
+	struct sg_table *sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
+	int ret;
+
+	if (!sgt)
+		return ERR_PTR(-ENOMEM);
+	ret = sg_alloc_table_from_pages(sgt, exp->pages, NR_PAGES, 0,
+					NR_PAGES * PAGE_SIZE, GFP_KERNEL);
+	if (!ret) {
+		ret = dma_map_sgtable(dev, sgt, DMA_BIDIRECTIONAL, 0);
+		if (ret)
+			sg_free_table(sgt);
+	}
+	if (ret) {
+		kfree(sgt);
+		return ERR_PTR(ret);
+	}
+	exp->maps++;
+	return sgt;
+}
+
+static void test_unmap_sgt(void *priv, struct device *dev, struct sg_table *sgt)
+{
+	struct test_exporter *exp = priv;
+
+	dma_unmap_sgtable(dev, sgt, DMA_BIDIRECTIONAL, 0);
+	sg_free_table(sgt);
+	kfree(sgt);
+	exp->unmaps++;
+}
+
+static int test_map_private(void *priv, const struct dma_buf_ic_type *type,
+			    struct device *dev, u64 *cookie)
+{
+	struct test_exporter *exp = priv;
+
+	if (type != &test_link)
+		return -EINVAL;
+	exp->maps++;
+	*cookie = 0xc00c1e;
+	return 0;
+}
+
+static void test_unmap_private(void *priv, const struct dma_buf_ic_type *type,
+			       u64 cookie)
+{
+	struct test_exporter *exp = priv;
+
+	if (type == &test_link && cookie == 0xc00c1e)
+		exp->unmaps++;
+}
+
+static void test_release(void *priv)
+{
+	struct test_exporter *exp = priv;
+
+	exp->released = true;
+}
+
+static const struct dma_buf_ic_exporter_ops test_exporter_ops = {
+	.map_sgt = test_map_sgt,
+	.unmap_sgt = test_unmap_sgt,
+	.map_private = test_map_private,
+	.unmap_private = test_unmap_private,
+	.release = test_release,
+};
+
+static void test_invalidate(void *priv)
+{
+	int *invalidations = priv;
+
+	(*invalidations)++;
+}
+
+static const struct dma_buf_ic_importer_ops test_importer_ops = {
+	.invalidate = test_invalidate,
+};
+
+struct ic_kunit {
+	struct device *dev;
+	struct test_exporter exp;
+	struct dma_buf_ic_export_info info;
+	struct dma_buf_ic_entry offers[3];
+	int invalidations;
+};
+
+static int ic_kunit_init(struct kunit *test)
+{
+	struct ic_kunit *t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	t->dev = root_device_register("dma_buf_ic_kunit");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t->dev));
+	KUNIT_ASSERT_EQ(test, 0, dma_coerce_mask_and_coherent(t->dev, DMA_BIT_MASK(64)));
+	for (i = 0; i < NR_PAGES; i++) {
+		t->exp.pages[i] = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		KUNIT_ASSERT_NOT_NULL(test, t->exp.pages[i]);
+		t->exp.ranges[i].addr = page_to_phys(t->exp.pages[i]);
+		t->exp.ranges[i].len = PAGE_SIZE;
+	}
+	/* Offers: the link on id 5 first, then the physical list, then sgt. */
+	t->offers[0] = (struct dma_buf_ic_entry){ &test_link, 5 };
+	t->offers[1] = (struct dma_buf_ic_entry){ dma_buf_ic_phys_list, 0 };
+	t->offers[2] = (struct dma_buf_ic_entry){ dma_buf_ic_sgt, 0 };
+	t->info = (struct dma_buf_ic_export_info){
+		.name = "dma_buf_ic_kunit",
+		.size = NR_PAGES * PAGE_SIZE,
+		.offers = t->offers,
+		.nr_offers = 3,
+		.revocable = true,
+		.ranges = t->exp.ranges,
+		.nr_ranges = NR_PAGES,
+		.ops = &test_exporter_ops,
+		.priv = &t->exp,
+	};
+	test->priv = t;
+	return 0;
+}
+
+static void ic_kunit_exit(struct kunit *test)
+{
+	struct ic_kunit *t = test->priv;
+	int i;
+
+	for (i = 0; i < NR_PAGES; i++)
+		if (t->exp.pages[i])
+			__free_page(t->exp.pages[i]);
+	if (!IS_ERR_OR_NULL(t->dev))
+		root_device_unregister(t->dev);
+}
+
+static struct dma_buf_ic_attachment *
+attach_one(struct ic_kunit *t, struct dma_buf *buf,
+	   struct dma_buf_ic_entry accept, bool honours)
+{
+	return dma_buf_ic_attach(buf, t->dev, &accept, 1, honours,
+				 &test_importer_ops, &t->invalidations);
+}
+
+/* Each side's choice, private and built-in, through the C interface. */
+static void ic_kunit_negotiation(struct kunit *test)
+{
+	struct ic_kunit *t = test->priv;
+	const struct dma_buf_ic_phys_range *ranges;
+	struct dma_buf_ic_attachment *link, *phys, *sgt;
+	struct dma_buf_ic_export *export;
+	struct dma_buf *buf;
+	unsigned int nr;
+	u64 cookie = 0;
+
+	export = dma_buf_ic_export(&t->info, &buf);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(export));
+
+	/* Same link: the exporter's first choice. */
+	link = attach_one(t, buf, (struct dma_buf_ic_entry){ &test_link, 5 }, true);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(link));
+	KUNIT_EXPECT_PTR_EQ(test, &test_link, dma_buf_ic_negotiated(link));
+	/* Another link, no other choice: refused. */
+	KUNIT_EXPECT_EQ(test, -EOPNOTSUPP,
+			PTR_ERR(attach_one(t, buf, (struct dma_buf_ic_entry){ &test_link, 6 }, true)));
+	/* A revocable buffer needs an importer that honours invalidation. */
+	KUNIT_EXPECT_EQ(test, -EOPNOTSUPP,
+			PTR_ERR(attach_one(t, buf, (struct dma_buf_ic_entry){ dma_buf_ic_sgt, 0 }, false)));
+	phys = attach_one(t, buf, (struct dma_buf_ic_entry){ dma_buf_ic_phys_list, 0 }, true);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(phys));
+	KUNIT_EXPECT_PTR_EQ(test, dma_buf_ic_phys_list, dma_buf_ic_negotiated(phys));
+	sgt = attach_one(t, buf, (struct dma_buf_ic_entry){ dma_buf_ic_sgt, 0 }, true);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(sgt));
+	KUNIT_EXPECT_PTR_EQ(test, dma_buf_ic_sgt, dma_buf_ic_negotiated(sgt));
+
+	dma_resv_lock(buf->resv, NULL);
+	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_map_private(link, &cookie));
+	KUNIT_EXPECT_EQ(test, 0xc00c1eULL, cookie);
+	/* Only through the negotiated interconnect. */
+	KUNIT_EXPECT_EQ(test, -EINVAL, dma_buf_ic_map_phys(link, &ranges, &nr));
+	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_map_phys(phys, &ranges, &nr));
+	KUNIT_EXPECT_EQ(test, NR_PAGES, nr);
+	KUNIT_EXPECT_EQ(test, t->exp.ranges[1].addr, ranges[1].addr);
+	KUNIT_EXPECT_FALSE(test, IS_ERR(dma_buf_ic_map_sgt(sgt)));
+	KUNIT_EXPECT_EQ(test, 2, t->exp.maps);
+	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_unmap(link));
+	KUNIT_EXPECT_EQ(test, -ENOENT, dma_buf_ic_unmap(link));
+	KUNIT_EXPECT_EQ(test, 1, t->exp.unmaps);
+	dma_resv_unlock(buf->resv);
+
+	/* Revoke ends every mapping through the exporter's callbacks. */
+	dma_buf_ic_export_revoke(export);
+	KUNIT_EXPECT_EQ(test, 3, t->invalidations);
+	KUNIT_EXPECT_EQ(test, 2, t->exp.unmaps);
+	dma_resv_lock(buf->resv, NULL);
+	KUNIT_EXPECT_EQ(test, -ENODEV, dma_buf_ic_map_phys(phys, &ranges, &nr));
+	dma_resv_unlock(buf->resv);
+	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_export_unrevoke(export));
+	dma_resv_lock(buf->resv, NULL);
+	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_map_private(link, &cookie));
+	dma_resv_unlock(buf->resv);
+
+	/* Detaching a mapped attachment unmaps it. */
+	dma_buf_ic_detach(link);
+	KUNIT_EXPECT_EQ(test, 3, t->exp.unmaps);
+	dma_buf_ic_detach(phys);
+	dma_buf_ic_detach(sgt);
+
+	dma_buf_ic_export_revoke_permanently(export);
+	KUNIT_EXPECT_EQ(test, -ENODEV, dma_buf_ic_export_unrevoke(export));
+	KUNIT_EXPECT_EQ(test, -ENODEV,
+			PTR_ERR(attach_one(t, buf, (struct dma_buf_ic_entry){ dma_buf_ic_sgt, 0 }, true)));
+
+	/* The state goes with the last of the handle and the buffer. */
+	dma_buf_ic_export_put(export);
+	KUNIT_EXPECT_FALSE(test, t->exp.released);
+	dma_buf_put(buf);
+	flush_delayed_fput();
+	KUNIT_EXPECT_TRUE(test, t->exp.released);
+}
+
+/* Bad export descriptions fail and still release the exporter's data. */
+static void ic_kunit_bad_export(struct kunit *test)
+{
+	struct ic_kunit *t = test->priv;
+	struct dma_buf_ic_export_info info;
+	struct dma_buf_ic_entry dup[2] = {
+		{ dma_buf_ic_sgt, 0 }, { dma_buf_ic_sgt, 0 },
+	};
+	struct dma_buf *buf = NULL;
+
+	info = t->info;
+	info.nr_offers = 0;
+	KUNIT_EXPECT_EQ(test, -EINVAL, PTR_ERR(dma_buf_ic_export(&info, &buf)));
+	KUNIT_EXPECT_TRUE(test, t->exp.released);
+
+	t->exp.released = false;
+	info = t->info;
+	info.offers = dup;
+	info.nr_offers = 2;
+	KUNIT_EXPECT_EQ(test, -EINVAL, PTR_ERR(dma_buf_ic_export(&info, &buf)));
+	KUNIT_EXPECT_TRUE(test, t->exp.released);
+
+	/* The physical list must cover the buffer exactly. */
+	t->exp.released = false;
+	info = t->info;
+	info.nr_ranges = 1;
+	KUNIT_EXPECT_EQ(test, -EINVAL, PTR_ERR(dma_buf_ic_export(&info, &buf)));
+	info.ranges = NULL;
+	KUNIT_EXPECT_EQ(test, -EINVAL, PTR_ERR(dma_buf_ic_export(&info, &buf)));
+	KUNIT_EXPECT_NULL(test, buf);
+}
+
+static struct kunit_case ic_kunit_cases[] = {
+	KUNIT_CASE(ic_kunit_negotiation),
+	KUNIT_CASE(ic_kunit_bad_export),
+	{}
+};
+
+static struct kunit_suite ic_kunit_suite = {
+	.name = "dma-buf-interconnect-c",
+	.init = ic_kunit_init,
+	.exit = ic_kunit_exit,
+	.test_cases = ic_kunit_cases,
+};
+kunit_test_suite(ic_kunit_suite);
+
+MODULE_DESCRIPTION("KUnit tests of the dma-buf interconnect C interface");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * DMA-buf interconnect negotiation, for exporters and importers in C.
+ *
+ * An exporter offers a buffer through an ordered list of interconnects
+ * (ways to reach its memory); an importer attaches with the list of
+ * interconnects it can use. The first offer the importer accepts, and
+ * whose match agrees, is negotiated for the attachment's lifetime. The
+ * framework is written in Rust (rust/kernel/dma_buf/); these functions
+ * are its C face, with the same rules as the Rust traits.
+ */
+#ifndef __LINUX_DMA_BUF_INTERCONNECT_H
+#define __LINUX_DMA_BUF_INTERCONNECT_H
+
+#include <linux/types.h>
+
+struct device;
+struct dma_buf;
+struct sg_table;
+
+/**
+ * struct dma_buf_ic_type - an interconnect
+ * @name: the interconnect's name, for logs and discovery
+ * @match: optional; tells whether an exporter's offer and an importer's
+ *	acceptance of this interconnect can work together. Both values are
+ *	the @data of their &struct dma_buf_ic_entry, whose meaning the driver
+ *	that defines the interconnect decides. NULL means they always can.
+ *
+ * An interconnect is identified by the address of its object: a driver
+ * defines a private interconnect as one static object of this type. The
+ * built-in ones are dma_buf_ic_sgt and dma_buf_ic_phys_list.
+ */
+struct dma_buf_ic_type {
+	const char *name;
+	bool (*match)(u64 offer, u64 accept);
+};
+
+/*
+ * The DMA-mapped scatter-gather table. Entry data: for an offer,
+ * DMA_BUF_IC_SGT_P2P if the memory is PCI MMIO; for an acceptance,
+ * DMA_BUF_IC_SGT_P2P if the importer's device can reach PCI MMIO.
+ */
+extern const struct dma_buf_ic_type *const dma_buf_ic_sgt;
+#define DMA_BUF_IC_SGT_P2P 1ULL
+
+/*
+ * The list of physical ranges, for importers that program an IOMMU
+ * themselves. Entry data: 0.
+ */
+extern const struct dma_buf_ic_type *const dma_buf_ic_phys_list;
+
+/**
+ * struct dma_buf_ic_entry - one entry of an offer or accept list
+ * @type: the interconnect
+ * @data: what this side states about it (see &struct dma_buf_ic_type)
+ */
+struct dma_buf_ic_entry {
+	const struct dma_buf_ic_type *type;
+	u64 data;
+};
+
+/**
+ * struct dma_buf_ic_phys_range - a physically contiguous part of a buffer
+ * @addr: physical address, page aligned
+ * @len: length in bytes, a non-zero multiple of the page size
+ */
+struct dma_buf_ic_phys_range {
+	u64 addr;
+	u64 len;
+};
+
+/**
+ * struct dma_buf_ic_exporter_ops - how a C exporter maps its buffer
+ * @map_sgt: for dma_buf_ic_sgt: map the buffer for @dev. Returns the table
+ *	or an ERR_PTR.
+ * @unmap_sgt: undoes @map_sgt.
+ * @map_private: for any other interconnect but dma_buf_ic_phys_list: map
+ *	the buffer for @dev and describe the mapping in @cookie.
+ * @unmap_private: undoes @map_private.
+ * @release: the export state is gone; free @priv. Optional.
+ *
+ * The map and unmap callbacks run with the buffer's reservation lock held;
+ * map only while access is not revoked. Mapping through
+ * dma_buf_ic_phys_list needs no callback: the ranges are given at export.
+ */
+struct dma_buf_ic_exporter_ops {
+	struct sg_table *(*map_sgt)(void *priv, struct device *dev);
+	void (*unmap_sgt)(void *priv, struct device *dev, struct sg_table *sgt);
+	int (*map_private)(void *priv, const struct dma_buf_ic_type *type,
+			   struct device *dev, u64 *cookie);
+	void (*unmap_private)(void *priv, const struct dma_buf_ic_type *type,
+			      u64 cookie);
+	void (*release)(void *priv);
+};
+
+/**
+ * struct dma_buf_ic_export_info - what dma_buf_ic_export() creates
+ * @name: the exporter's name, as dma-buf shows it
+ * @size: size of the buffer in bytes
+ * @offers: the interconnects offered, preferred first; no duplicates
+ * @nr_offers: entries in @offers, at least one
+ * @revocable: the exporter may revoke access; only importers that honour
+ *	invalidation can then attach
+ * @ranges: the buffer's physical ranges, in order, covering @size exactly;
+ *	needed only if dma_buf_ic_phys_list is offered
+ * @nr_ranges: entries in @ranges
+ * @ops: the map callbacks
+ * @priv: passed to @ops; released through @ops->release, also on failure
+ */
+struct dma_buf_ic_export_info {
+	const char *name;
+	size_t size;
+	const struct dma_buf_ic_entry *offers;
+	unsigned int nr_offers;
+	bool revocable;
+	const struct dma_buf_ic_phys_range *ranges;
+	unsigned int nr_ranges;
+	const struct dma_buf_ic_exporter_ops *ops;
+	void *priv;
+};
+
+/* The exporter's handle on the state of one exported buffer. */
+struct dma_buf_ic_export;
+
+struct dma_buf_ic_export *
+dma_buf_ic_export(const struct dma_buf_ic_export_info *info,
+		  struct dma_buf **dmabuf);
+void dma_buf_ic_export_revoke(struct dma_buf_ic_export *export);
+int dma_buf_ic_export_unrevoke(struct dma_buf_ic_export *export);
+void dma_buf_ic_export_revoke_permanently(struct dma_buf_ic_export *export);
+void dma_buf_ic_export_put(struct dma_buf_ic_export *export);
+
+/**
+ * struct dma_buf_ic_importer_ops - how a C importer is told to stop
+ * @invalidate: stop every access to the buffer before returning; called
+ *	with the reservation lock held. The framework then ends the mapping.
+ *	Must not map again, nor detach.
+ */
+struct dma_buf_ic_importer_ops {
+	void (*invalidate)(void *priv);
+};
+
+/* An importer's attachment to a buffer. */
+struct dma_buf_ic_attachment;
+
+struct dma_buf_ic_attachment *
+dma_buf_ic_attach(struct dma_buf *dmabuf, struct device *dev,
+		  const struct dma_buf_ic_entry *accepts,
+		  unsigned int nr_accepts, bool honours_invalidation,
+		  const struct dma_buf_ic_importer_ops *ops, void *priv);
+void dma_buf_ic_detach(struct dma_buf_ic_attachment *attach);
+const struct dma_buf_ic_type *
+dma_buf_ic_negotiated(const struct dma_buf_ic_attachment *attach);
+
+/* With the buffer's reservation lock held: */
+int dma_buf_ic_map_phys(struct dma_buf_ic_attachment *attach,
+			const struct dma_buf_ic_phys_range **ranges,
+			unsigned int *nr_ranges);
+struct sg_table *dma_buf_ic_map_sgt(struct dma_buf_ic_attachment *attach);
+int dma_buf_ic_map_private(struct dma_buf_ic_attachment *attach, u64 *cookie);
+int dma_buf_ic_unmap(struct dma_buf_ic_attachment *attach);
+
+#endif /* __LINUX_DMA_BUF_INTERCONNECT_H */

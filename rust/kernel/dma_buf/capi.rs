@@ -1,0 +1,565 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The C interface of the interconnect framework.
+//!
+//! C exporters and importers take part through the same traits as Rust
+//! ones: a C exporter is an [`Exporter`] whose map calls its C callbacks,
+//! a C importer an [`Importer`] whose invalidation calls its C callback.
+//! C code defines private interconnects as static `struct dma_buf_ic_type`
+//! objects, which negotiate with `u64` data on both sides.
+//!
+//! C header: [`include/linux/dma-buf-interconnect.h`](srctree/include/linux/dma-buf-interconnect.h)
+
+use super::{
+    exporter::{export, Export, Exporter, MapRequest, Mapped},
+    importer::{attach, Attachment, Importer},
+    interconnect::{
+        AcceptList, Entry, InterconnectType, OfferList, PhysList, Sgt, SgtAccept, SgtOffer,
+        TypeRef, PHYS_LIST, SGT,
+    },
+    mapping::{PhysRange, PhysRanges, SgtMapping},
+    DmaBuf, ResvLocked,
+};
+use crate::{
+    bindings,
+    device::Device,
+    error::{from_err_ptr, from_result},
+    prelude::*,
+    str::CStr,
+    sync::Arc,
+    types::ARef,
+};
+use core::{
+    any::Any,
+    ffi::{c_int, c_uint, c_void},
+    mem::ManuallyDrop,
+    ptr::NonNull,
+};
+
+/// The scatter-gather table interconnect, for C.
+#[no_mangle]
+#[allow(non_upper_case_globals)]
+pub static dma_buf_ic_sgt: &InterconnectType<Sgt> = &SGT;
+
+/// The physical-range-list interconnect, for C.
+#[no_mangle]
+#[allow(non_upper_case_globals)]
+pub static dma_buf_ic_phys_list: &InterconnectType<PhysList> = &PHYS_LIST;
+
+/// Builds the entries of a C offer or accept list.
+///
+/// # Safety
+///
+/// `entries` points to `nr` entries, each naming a static interconnect.
+unsafe fn entries(
+    entries: *const bindings::dma_buf_ic_entry,
+    nr: c_uint,
+    offer: bool,
+) -> Result<KVec<Entry>> {
+    if entries.is_null() || nr == 0 {
+        return Err(EINVAL);
+    }
+    // SAFETY: Guaranteed by the caller.
+    let entries = unsafe { core::slice::from_raw_parts(entries, nr as usize) };
+    let mut list = KVec::with_capacity(entries.len(), GFP_KERNEL)?;
+    for e in entries {
+        // SAFETY: By the caller's guarantee the type is a static object.
+        let ty = TypeRef::from_c(unsafe { e.type_.as_ref() }.ok_or(EINVAL)?);
+        let p2p = e.data & u64::from(bindings::DMA_BUF_IC_SGT_P2P) != 0;
+        let info: Arc<dyn Any + Send + Sync> = if ty.is(&SGT) {
+            if offer {
+                Arc::new(SgtOffer { peer_to_peer: p2p }, GFP_KERNEL)?
+            } else {
+                Arc::new(
+                    SgtAccept {
+                        allow_peer_to_peer: p2p,
+                    },
+                    GFP_KERNEL,
+                )?
+            }
+        } else if ty.is(&PHYS_LIST) {
+            if e.data != 0 {
+                return Err(EINVAL);
+            }
+            Arc::new((), GFP_KERNEL)?
+        } else {
+            Arc::new(e.data, GFP_KERNEL)?
+        };
+        list.push(Entry::raw(ty, info), GFP_KERNEL)?;
+    }
+    Ok(list)
+}
+
+/// A mapping through a C-defined interconnect; dropping it calls the
+/// exporter's `unmap_private`.
+///
+/// # Invariants
+///
+/// `cookie` came from `map_private(priv_, ty, ..)` of `ops`, which stay
+/// valid while the value exists.
+struct CMapping {
+    cookie: u64,
+    ty: *const bindings::dma_buf_ic_type,
+    ops: &'static bindings::dma_buf_ic_exporter_ops,
+    priv_: *mut c_void,
+}
+
+// SAFETY: The C exporter's callbacks may run on any thread.
+unsafe impl Send for CMapping {}
+// SAFETY: Shared references only read the cookie.
+unsafe impl Sync for CMapping {}
+
+impl Drop for CMapping {
+    fn drop(&mut self) {
+        if let Some(unmap) = self.ops.unmap_private {
+            // SAFETY: By the type invariant this undoes `map_private`.
+            unsafe { unmap(self.priv_, self.ty, self.cookie) };
+        }
+    }
+}
+
+/// An exporter written in C.
+///
+/// # Invariants
+///
+/// `ops` and `priv_` are the C exporter's, valid until `ops.release`
+/// runs in `drop`; `ranges`, if any, cover the buffer exactly.
+struct CExporter {
+    ops: &'static bindings::dma_buf_ic_exporter_ops,
+    priv_: *mut c_void,
+    ranges: Option<PhysRanges>,
+}
+
+// SAFETY: The C exporter's callbacks may run on any thread.
+unsafe impl Send for CExporter {}
+// SAFETY: As for `Send`; the Rust fields are immutable.
+unsafe impl Sync for CExporter {}
+
+impl Drop for CExporter {
+    fn drop(&mut self) {
+        if let Some(release) = self.ops.release {
+            // SAFETY: By the type invariant `priv_` is the exporter's, and
+            // nothing uses it after this.
+            unsafe { release(self.priv_) };
+        }
+    }
+}
+
+impl Exporter for CExporter {
+    fn map(&self, req: &MapRequest<'_>) -> Result<Mapped> {
+        let ty = req.interconnect();
+        let dev = req.device();
+        if ty.is(&PHYS_LIST) {
+            let ranges = self.ranges.as_ref().ok_or(EINVAL)?;
+            Mapped::new(req, &PHYS_LIST, PhysRanges::new(ranges.ranges())?)
+        } else if ty.is(&SGT) {
+            let (Some(map), Some(unmap)) = (self.ops.map_sgt, self.ops.unmap_sgt) else {
+                return Err(EOPNOTSUPP);
+            };
+            // SAFETY: The C exporter's callback, with its data and a live
+            // device, under the reservation lock as documented.
+            let table = from_err_ptr(unsafe { map(self.priv_, dev.as_raw()) })?;
+            let table = NonNull::new(table).ok_or(ENOMEM)?;
+            // SAFETY: `unmap` undoes `map`, with the same data and device.
+            let sgt = unsafe { SgtMapping::from_callback(table, dev, unmap, self.priv_) };
+            Mapped::new(req, &SGT, sgt)
+        } else {
+            let map = self.ops.map_private.ok_or(EOPNOTSUPP)?;
+            let mut cookie = 0u64;
+            // SAFETY: The C exporter's callback, with its data, a C type
+            // (only C types reach here besides the built-in ones) and a live
+            // device, under the reservation lock as documented.
+            crate::error::to_result(unsafe {
+                map(self.priv_, ty.as_c(), dev.as_raw(), &mut cookie)
+            })?;
+            // INVARIANT: `cookie` came from `map_private`.
+            let mapping = CMapping {
+                cookie,
+                ty: ty.as_c(),
+                ops: self.ops,
+                priv_: self.priv_,
+            };
+            Mapped::new_raw(req, Arc::new(mapping, GFP_KERNEL)?)
+        }
+    }
+}
+
+/// Exports a buffer for a C exporter; see `dma_buf_ic_export()`.
+///
+/// Returns the exporter's handle and stores one reference to the new
+/// buffer in `*dmabuf`; an `ERR_PTR` on failure, after releasing `priv`.
+///
+/// # Safety
+///
+/// `info` and `dmabuf` are valid; `info` describes its lists as the C
+/// header says, with a static name, and `ops` outlives the export.
+#[no_mangle]
+pub unsafe extern "C" fn dma_buf_ic_export(
+    info: *const bindings::dma_buf_ic_export_info,
+    dmabuf: *mut *mut bindings::dma_buf,
+) -> *mut bindings::dma_buf_ic_export {
+    // SAFETY: Guaranteed by the caller.
+    let info = unsafe { &*info };
+    // SAFETY: The caller keeps the ops valid while the export lives.
+    let Some(ops) = (unsafe { info.ops.as_ref() }) else {
+        return EINVAL.to_ptr();
+    };
+    // From here on, dropping `exporter` releases `priv`.
+    // INVARIANT: The C exporter's ops and data; the ranges follow below.
+    let mut exporter = CExporter {
+        ops,
+        priv_: info.priv_,
+        ranges: None,
+    };
+    let result = (|| -> Result<(Arc<Export<CExporter>>, ARef<DmaBuf>)> {
+        if info.name.is_null() {
+            return Err(EINVAL);
+        }
+        // SAFETY: The caller passes a static, NUL-terminated name.
+        let name: &'static CStr = unsafe { CStr::from_char_ptr(info.name) };
+        let mut offers = OfferList::builder();
+        // SAFETY: The caller passes `nr_offers` entries.
+        for entry in unsafe { entries(info.offers, info.nr_offers, true) }? {
+            offers = offers.offer_raw(entry)?;
+        }
+        let offers = offers.revocable(info.revocable).build()?;
+        if offers.types().any(|t| t.is(&PHYS_LIST)) {
+            if info.ranges.is_null() || info.nr_ranges == 0 {
+                return Err(EINVAL);
+            }
+            // SAFETY: The caller passes `nr_ranges` ranges, laid out as
+            // `PhysRange`.
+            let ranges = unsafe {
+                core::slice::from_raw_parts(
+                    info.ranges.cast::<PhysRange>(),
+                    info.nr_ranges as usize,
+                )
+            };
+            let ranges = PhysRanges::new(ranges)?;
+            if ranges.total_len() != info.size as u64 {
+                return Err(EINVAL);
+            }
+            exporter.ranges = Some(ranges);
+        }
+        export(exporter, offers, info.size, name)
+    })();
+    match result {
+        Ok((state, buf)) => {
+            // The caller owns this reference now.
+            // SAFETY: `dmabuf` is valid for writes.
+            unsafe { *dmabuf = ManuallyDrop::new(buf).as_raw() };
+            Arc::into_raw(state).cast_mut().cast()
+        }
+        Err(e) => e.to_ptr(),
+    }
+}
+
+/// Borrows the export state behind a C handle.
+///
+/// # Safety
+///
+/// `handle` comes from [`dma_buf_ic_export`] and was not put.
+unsafe fn export_state<'a>(handle: *mut bindings::dma_buf_ic_export) -> &'a Export<CExporter> {
+    // SAFETY: Guaranteed by the caller: the handle is an `Arc` reference.
+    unsafe { &*handle.cast::<Export<CExporter>>() }
+}
+
+/// Revokes access, synchronously; see `ExportCore::revoke`.
+///
+/// # Safety
+///
+/// `handle` comes from [`dma_buf_ic_export`] and was not put.
+#[no_mangle]
+pub unsafe extern "C" fn dma_buf_ic_export_revoke(handle: *mut bindings::dma_buf_ic_export) {
+    // SAFETY: Guaranteed by the caller.
+    unsafe { export_state(handle) }.revoke();
+}
+
+/// Allows mapping again; `-ENODEV` after a permanent revoke.
+///
+/// # Safety
+///
+/// `handle` comes from [`dma_buf_ic_export`] and was not put.
+#[no_mangle]
+pub unsafe extern "C" fn dma_buf_ic_export_unrevoke(
+    handle: *mut bindings::dma_buf_ic_export,
+) -> c_int {
+    // SAFETY: Guaranteed by the caller.
+    from_result(|| unsafe { export_state(handle) }.unrevoke().map(|()| 0))
+}
+
+/// Revokes access for good.
+///
+/// # Safety
+///
+/// `handle` comes from [`dma_buf_ic_export`] and was not put.
+#[no_mangle]
+pub unsafe extern "C" fn dma_buf_ic_export_revoke_permanently(
+    handle: *mut bindings::dma_buf_ic_export,
+) {
+    // SAFETY: Guaranteed by the caller.
+    unsafe { export_state(handle) }.revoke_permanently();
+}
+
+/// Drops the exporter's handle; the state lives on while the buffer does.
+///
+/// # Safety
+///
+/// `handle` comes from [`dma_buf_ic_export`] and is not used again.
+#[no_mangle]
+pub unsafe extern "C" fn dma_buf_ic_export_put(handle: *mut bindings::dma_buf_ic_export) {
+    // SAFETY: Guaranteed by the caller: this gives up its `Arc` reference.
+    drop(unsafe { Arc::<Export<CExporter>>::from_raw(handle.cast_const().cast()) });
+}
+
+/// An importer written in C.
+///
+/// # Invariants
+///
+/// `ops` and `priv_` are the C importer's, valid while it is attached.
+struct CImporter {
+    ops: &'static bindings::dma_buf_ic_importer_ops,
+    priv_: *mut c_void,
+}
+
+// SAFETY: The C importer's callback may run on any thread.
+unsafe impl Send for CImporter {}
+// SAFETY: As for `Send`.
+unsafe impl Sync for CImporter {}
+
+impl Importer for CImporter {
+    fn invalidate(&self, _resv: &ResvLocked<'_>) {
+        if let Some(invalidate) = self.ops.invalidate {
+            // SAFETY: By the type invariant the importer's callback and data.
+            unsafe { invalidate(self.priv_) };
+        }
+    }
+}
+
+/// Attaches a C importer; see `dma_buf_ic_attach()`.
+///
+/// # Safety
+///
+/// `dmabuf` and `dev` are live, the caller holds a reference to `dmabuf`,
+/// `accepts` points to `nr_accepts` entries naming static interconnects,
+/// and `ops` and `priv_` stay valid until the attachment is detached.
+#[no_mangle]
+pub unsafe extern "C" fn dma_buf_ic_attach(
+    dmabuf: *mut bindings::dma_buf,
+    dev: *mut bindings::device,
+    accepts: *const bindings::dma_buf_ic_entry,
+    nr_accepts: c_uint,
+    honours_invalidation: bool,
+    ops: *const bindings::dma_buf_ic_importer_ops,
+    priv_: *mut c_void,
+) -> *mut bindings::dma_buf_ic_attachment {
+    let result = (|| -> Result<KBox<Attachment<CImporter>>> {
+        // SAFETY: Guaranteed by the caller.
+        let ops = unsafe { ops.as_ref() }.ok_or(EINVAL)?;
+        if dmabuf.is_null() || dev.is_null() {
+            return Err(EINVAL);
+        }
+        let mut list = AcceptList::builder();
+        // SAFETY: Guaranteed by the caller.
+        for entry in unsafe { entries(accepts, nr_accepts, false) }? {
+            list = list.accept_raw(entry)?;
+        }
+        let list = list.honours_invalidation(honours_invalidation).build()?;
+        // SAFETY: Both are live, and the caller's reference keeps the
+        // buffer alive during this call.
+        let (buf, dev) = unsafe { (DmaBuf::from_raw(dmabuf), Device::as_ref(dev)) };
+        // INVARIANT: The caller keeps `ops` and `priv_` valid while attached.
+        let attachment = attach(buf, dev, list, CImporter { ops, priv_ })?;
+        Ok(KBox::new(attachment, GFP_KERNEL)?)
+    })();
+    match result {
+        Ok(attachment) => KBox::into_raw(attachment).cast(),
+        Err(e) => e.to_ptr(),
+    }
+}
+
+/// Borrows the attachment behind a C handle.
+///
+/// # Safety
+///
+/// `attach` comes from [`dma_buf_ic_attach`] and was not detached.
+unsafe fn attachment<'a>(
+    attach: *const bindings::dma_buf_ic_attachment,
+) -> &'a Attachment<CImporter> {
+    // SAFETY: Guaranteed by the caller.
+    unsafe { &*attach.cast::<Attachment<CImporter>>() }
+}
+
+/// Detaches, ending the mapping if any; takes the reservation lock.
+///
+/// # Safety
+///
+/// `attach` comes from [`dma_buf_ic_attach`] and is not used again.
+#[no_mangle]
+pub unsafe extern "C" fn dma_buf_ic_detach(attach: *mut bindings::dma_buf_ic_attachment) {
+    // SAFETY: Guaranteed by the caller.
+    drop(unsafe { KBox::from_raw(attach.cast::<Attachment<CImporter>>()) });
+}
+
+/// Returns the negotiated interconnect.
+///
+/// # Safety
+///
+/// `attach` comes from [`dma_buf_ic_attach`] and was not detached.
+#[no_mangle]
+pub unsafe extern "C" fn dma_buf_ic_negotiated(
+    attach: *const bindings::dma_buf_ic_attachment,
+) -> *const bindings::dma_buf_ic_type {
+    // SAFETY: Guaranteed by the caller.
+    unsafe { attachment(attach) }.negotiated().as_c()
+}
+
+/// Returns the proof that the caller holds the reservation lock.
+///
+/// # Safety
+///
+/// The caller holds the reservation lock of the attachment's buffer.
+unsafe fn assume_locked<'a>(a: &'a Attachment<CImporter>) -> ResvLocked<'a> {
+    // SAFETY: The buffer is alive; lockdep checks the caller's claim.
+    unsafe { bindings::dma_resv_assert_held((*a.buf().as_raw()).resv) };
+    // SAFETY: Guaranteed by the caller.
+    unsafe { ResvLocked::assume_held(a.buf()) }
+}
+
+/// Maps through the physical range list; see the C header.
+///
+/// # Safety
+///
+/// `attach` comes from [`dma_buf_ic_attach`] and was not detached, the
+/// caller holds the buffer's reservation lock, and the out pointers are
+/// valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dma_buf_ic_map_phys(
+    attach: *mut bindings::dma_buf_ic_attachment,
+    ranges: *mut *const bindings::dma_buf_ic_phys_range,
+    nr_ranges: *mut c_uint,
+) -> c_int {
+    // SAFETY: Guaranteed by the caller.
+    let a = unsafe { attachment(attach) };
+    // SAFETY: Guaranteed by the caller.
+    let mut resv = unsafe { assume_locked(a) };
+    from_result(|| {
+        let mapped = a.map(&mut resv, &PHYS_LIST)?;
+        let list = mapped.ranges();
+        // The ranges stay in the attachment until the mapping ends, which
+        // only happens under the lock the caller holds, or later.
+        // SAFETY: Both are valid for writes.
+        unsafe {
+            *ranges = list.as_ptr().cast();
+            *nr_ranges = list.len() as c_uint;
+        }
+        Ok(0)
+    })
+}
+
+/// Maps through the scatter-gather table; see the C header.
+///
+/// # Safety
+///
+/// `attach` comes from [`dma_buf_ic_attach`] and was not detached, and the
+/// caller holds the buffer's reservation lock.
+#[no_mangle]
+pub unsafe extern "C" fn dma_buf_ic_map_sgt(
+    attach: *mut bindings::dma_buf_ic_attachment,
+) -> *mut bindings::sg_table {
+    // SAFETY: Guaranteed by the caller.
+    let a = unsafe { attachment(attach) };
+    // SAFETY: Guaranteed by the caller.
+    let mut resv = unsafe { assume_locked(a) };
+    match a.map(&mut resv, &SGT) {
+        Ok(sgt) => sgt.as_raw(),
+        Err(e) => e.to_ptr(),
+    }
+}
+
+/// Maps through the negotiated C-defined interconnect; see the C header.
+///
+/// # Safety
+///
+/// `attach` comes from [`dma_buf_ic_attach`] and was not detached, the
+/// caller holds the buffer's reservation lock, and `cookie` is valid for
+/// writes.
+#[no_mangle]
+pub unsafe extern "C" fn dma_buf_ic_map_private(
+    attach: *mut bindings::dma_buf_ic_attachment,
+    cookie: *mut u64,
+) -> c_int {
+    // SAFETY: Guaranteed by the caller.
+    let a = unsafe { attachment(attach) };
+    // SAFETY: Guaranteed by the caller.
+    let mut resv = unsafe { assume_locked(a) };
+    from_result(|| {
+        let mapped = a.map_any(&mut resv)?;
+        let mapping = mapped.get_raw::<CMapping>().ok_or(EINVAL)?;
+        // SAFETY: Valid for writes.
+        unsafe { *cookie = mapping.cookie };
+        Ok(0)
+    })
+}
+
+/// Ends the mapping; `-ENOENT` if nothing is mapped.
+///
+/// # Safety
+///
+/// `attach` comes from [`dma_buf_ic_attach`] and was not detached, and the
+/// caller holds the buffer's reservation lock.
+#[no_mangle]
+pub unsafe extern "C" fn dma_buf_ic_unmap(attach: *mut bindings::dma_buf_ic_attachment) -> c_int {
+    // SAFETY: Guaranteed by the caller.
+    let a = unsafe { attachment(attach) };
+    // SAFETY: Guaranteed by the caller.
+    let mut resv = unsafe { assume_locked(a) };
+    from_result(|| a.unmap(&mut resv).map(|()| 0))
+}
+
+/// Fails to build unless the C prototype of `$name`, as bindgen read it
+/// from the header, and its definition here have the type `$ty`.
+macro_rules! check_prototype {
+    ($name:ident: $ty:ty) => {
+        const _: [$ty; 2] = [bindings::$name, $name];
+    };
+}
+check_prototype!(dma_buf_ic_export: unsafe extern "C" fn(
+    *const bindings::dma_buf_ic_export_info,
+    *mut *mut bindings::dma_buf,
+) -> *mut bindings::dma_buf_ic_export);
+check_prototype!(dma_buf_ic_export_revoke: unsafe extern "C" fn(*mut bindings::dma_buf_ic_export));
+check_prototype!(dma_buf_ic_export_unrevoke: unsafe extern "C" fn(*mut bindings::dma_buf_ic_export) -> c_int);
+check_prototype!(dma_buf_ic_export_revoke_permanently: unsafe extern "C" fn(*mut bindings::dma_buf_ic_export));
+check_prototype!(dma_buf_ic_export_put: unsafe extern "C" fn(*mut bindings::dma_buf_ic_export));
+check_prototype!(dma_buf_ic_attach: unsafe extern "C" fn(
+    *mut bindings::dma_buf,
+    *mut bindings::device,
+    *const bindings::dma_buf_ic_entry,
+    c_uint,
+    bool,
+    *const bindings::dma_buf_ic_importer_ops,
+    *mut c_void,
+) -> *mut bindings::dma_buf_ic_attachment);
+check_prototype!(dma_buf_ic_detach: unsafe extern "C" fn(*mut bindings::dma_buf_ic_attachment));
+check_prototype!(dma_buf_ic_negotiated: unsafe extern "C" fn(
+    *const bindings::dma_buf_ic_attachment,
+) -> *const bindings::dma_buf_ic_type);
+check_prototype!(dma_buf_ic_map_phys: unsafe extern "C" fn(
+    *mut bindings::dma_buf_ic_attachment,
+    *mut *const bindings::dma_buf_ic_phys_range,
+    *mut c_uint,
+) -> c_int);
+check_prototype!(dma_buf_ic_map_sgt: unsafe extern "C" fn(
+    *mut bindings::dma_buf_ic_attachment,
+) -> *mut bindings::sg_table);
+check_prototype!(dma_buf_ic_map_private: unsafe extern "C" fn(
+    *mut bindings::dma_buf_ic_attachment,
+    *mut u64,
+) -> c_int);
+check_prototype!(dma_buf_ic_unmap: unsafe extern "C" fn(*mut bindings::dma_buf_ic_attachment) -> c_int);
+
+// `struct dma_buf_ic_phys_range` is read as `PhysRange`.
+crate::static_assert!(
+    core::mem::size_of::<PhysRange>() == core::mem::size_of::<bindings::dma_buf_ic_phys_range>()
+);
