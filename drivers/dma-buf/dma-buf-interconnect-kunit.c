@@ -172,8 +172,10 @@ static void ic_kunit_exit(struct kunit *test)
 
 static struct dma_buf_ic_attachment *
 attach_one(struct ic_kunit *t, struct dma_buf *buf,
-	   struct dma_buf_ic_entry accept, bool honours)
+	   const struct dma_buf_ic_type *type, u64 data, bool honours)
 {
+	struct dma_buf_ic_entry accept = { type, data };
+
 	return dma_buf_ic_attach(buf, t->dev, &accept, 1, honours,
 				 &test_importer_ops, &t->invalidations);
 }
@@ -193,19 +195,19 @@ static void ic_kunit_negotiation(struct kunit *test)
 	KUNIT_ASSERT_FALSE(test, IS_ERR(export));
 
 	/* Same link: the exporter's first choice. */
-	link = attach_one(t, buf, (struct dma_buf_ic_entry){ &test_link, 5 }, true);
+	link = attach_one(t, buf, &test_link, 5, true);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(link));
 	KUNIT_EXPECT_PTR_EQ(test, &test_link, dma_buf_ic_negotiated(link));
 	/* Another link, no other choice: refused. */
 	KUNIT_EXPECT_EQ(test, -EOPNOTSUPP,
-			PTR_ERR(attach_one(t, buf, (struct dma_buf_ic_entry){ &test_link, 6 }, true)));
+			PTR_ERR(attach_one(t, buf, &test_link, 6, true)));
 	/* A revocable buffer needs an importer that honours invalidation. */
 	KUNIT_EXPECT_EQ(test, -EOPNOTSUPP,
-			PTR_ERR(attach_one(t, buf, (struct dma_buf_ic_entry){ dma_buf_ic_sgt, 0 }, false)));
-	phys = attach_one(t, buf, (struct dma_buf_ic_entry){ dma_buf_ic_phys_list, 0 }, true);
+			PTR_ERR(attach_one(t, buf, dma_buf_ic_sgt, 0, false)));
+	phys = attach_one(t, buf, dma_buf_ic_phys_list, 0, true);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(phys));
 	KUNIT_EXPECT_PTR_EQ(test, dma_buf_ic_phys_list, dma_buf_ic_negotiated(phys));
-	sgt = attach_one(t, buf, (struct dma_buf_ic_entry){ dma_buf_ic_sgt, 0 }, true);
+	sgt = attach_one(t, buf, dma_buf_ic_sgt, 0, true);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(sgt));
 	KUNIT_EXPECT_PTR_EQ(test, dma_buf_ic_sgt, dma_buf_ic_negotiated(sgt));
 
@@ -245,7 +247,7 @@ static void ic_kunit_negotiation(struct kunit *test)
 	dma_buf_ic_export_revoke_permanently(export);
 	KUNIT_EXPECT_EQ(test, -ENODEV, dma_buf_ic_export_unrevoke(export));
 	KUNIT_EXPECT_EQ(test, -ENODEV,
-			PTR_ERR(attach_one(t, buf, (struct dma_buf_ic_entry){ dma_buf_ic_sgt, 0 }, true)));
+			PTR_ERR(attach_one(t, buf, dma_buf_ic_sgt, 0, true)));
 
 	/* The state goes with the last of the handle and the buffer. */
 	dma_buf_ic_export_put(export);

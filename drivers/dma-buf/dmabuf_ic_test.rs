@@ -9,11 +9,14 @@
 //! every built-in interconnect and through [`TEST_LINK`], a private
 //! interconnect declared here, outside the core, as a new GPU driver would.
 //! The importer counts its invalidations.
+//!
+//! Both sides take locks where real drivers do, so that lockdep checks the
+//! framework's lock order on every run: the exporter revokes under its own
+//! lock (exporter, then reservation lock), and the importer updates its
+//! state under its lock in invalidation and after mapping (reservation
+//! lock, then importer).
 
-use core::{
-    ffi::c_void,
-    sync::atomic::{AtomicU32, Ordering},
-};
+use core::ffi::c_void;
 use kernel::{
     alloc::flags::__GFP_ZERO,
     bindings, c_str,
@@ -69,7 +72,7 @@ macro_rules! check_prototype {
         const _: [$ty; 2] = [bindings::$name, $name];
     };
 }
-check_prototype!(dmabuf_ic_test_rs_open: unsafe extern "C" fn(*mut bindings::device) -> *mut c_void);
+check_prototype!(dmabuf_ic_test_rs_open: unsafe extern "C" fn(*mut bindings::device) -> Ctx);
 check_prototype!(dmabuf_ic_test_rs_release: unsafe extern "C" fn(*mut c_void));
 check_prototype!(dmabuf_ic_test_rs_export: Command<bindings::dmabuf_ic_test_export>);
 check_prototype!(dmabuf_ic_test_rs_revoke: Command<bindings::dmabuf_ic_test_revoke>);
@@ -79,6 +82,9 @@ check_prototype!(dmabuf_ic_test_rs_map: Command<bindings::dmabuf_ic_test_map>);
 check_prototype!(dmabuf_ic_test_rs_unmap: unsafe extern "C" fn(*mut c_void, u32) -> i32);
 check_prototype!(dmabuf_ic_test_rs_status: Command<bindings::dmabuf_ic_test_status>);
 check_prototype!(dmabuf_ic_test_rs_buf_status: Command<bindings::dmabuf_ic_test_buf_status>);
+
+/// The C type of a context.
+type Ctx = *mut c_void;
 
 /// The C type of a command that takes an argument structure.
 type Command<T> = unsafe extern "C" fn(*mut c_void, *mut T) -> i32;
@@ -153,15 +159,24 @@ impl Exporter for TestExporter {
     }
 }
 
-/// An importer that only counts its invalidations.
+/// What the importer knows about its attachment.
 #[derive(Default)]
+struct ImporterState {
+    invalidations: u32,
+    mapped: bool,
+}
+
+/// An importer that records its mapping and counts its invalidations.
 struct TestImporter {
-    invalidations: AtomicU32,
+    /// Taken after the reservation lock, as a real importer's lock is.
+    state: Arc<Mutex<ImporterState>>,
 }
 
 impl Importer for TestImporter {
     fn invalidate(&self, _resv: &ResvLocked<'_>) {
-        self.invalidations.fetch_add(1, Ordering::Relaxed);
+        let mut state = self.state.lock();
+        state.invalidations += 1;
+        state.mapped = false;
     }
 }
 
@@ -169,6 +184,10 @@ impl Importer for TestImporter {
 #[pin_data]
 struct Context {
     dev: ARef<Device>,
+    /// The exporter's lock: revoke runs under it, as a driver revokes
+    /// under the lock that protects its device's memory.
+    #[pin]
+    exporter_lock: Mutex<()>,
     /// The buffers this context exported; revoked for good on close.
     #[pin]
     exports: Mutex<KVec<Arc<Export<TestExporter>>>>,
@@ -263,7 +282,11 @@ impl Context {
             }
             None => return Err(ENOSPC),
         };
-        let attachment = attach(&buf, &self.dev, accepts, TestImporter::default())?;
+        let state = Arc::pin_init(
+            new_mutex!(ImporterState::default(), "dmabuf_ic_test::importer"),
+            GFP_KERNEL,
+        )?;
+        let attachment = attach(&buf, &self.dev, accepts, TestImporter { state })?;
         args.negotiated = type_number(attachment.negotiated());
         args.id = slot as u32 + 1;
         list[slot] = Some(attachment);
@@ -309,6 +332,8 @@ impl Context {
             } else {
                 (1, a.map(&mut resv, &TEST_LINK)?.len)
             };
+            // Reservation lock, then the importer's.
+            a.importer().state.lock().mapped = true;
             args.nr_segments = segments as u32;
             args.length = len;
             Ok(())
@@ -316,19 +341,28 @@ impl Context {
     }
 
     fn unmap(&self, id: u32) -> Result {
-        self.with_attachment(id, |a| a.unmap(&mut a.buf().lock_resv()))
+        self.with_attachment(id, |a| {
+            let mut resv = a.buf().lock_resv();
+            a.unmap(&mut resv)?;
+            a.importer().state.lock().mapped = false;
+            Ok(())
+        })
     }
 
     fn status(&self, args: &mut bindings::dmabuf_ic_test_status) -> Result {
         self.with_attachment(args.id, |a| {
             let resv = a.buf().lock_resv();
+            let framework_mapped = a.mapping(&resv, &PHYS_LIST).is_some()
+                || a.mapping(&resv, &SGT).is_some()
+                || a.mapping(&resv, &TEST_LINK).is_some();
+            let state = a.importer().state.lock();
+            // The importer's record and the framework's must agree.
+            if state.mapped != framework_mapped {
+                return Err(EIO);
+            }
             args.negotiated = type_number(a.negotiated());
-            args.mapped = u32::from(
-                a.mapping(&resv, &PHYS_LIST).is_some()
-                    || a.mapping(&resv, &SGT).is_some()
-                    || a.mapping(&resv, &TEST_LINK).is_some(),
-            );
-            args.invalidations = a.importer().invalidations.load(Ordering::Relaxed);
+            args.mapped = u32::from(state.mapped);
+            args.invalidations = state.invalidations;
             Ok(())
         })
     }
@@ -342,7 +376,8 @@ fn with_test_buffer<R>(fd: i32, f: impl FnOnce(&DmaBuf, &Export<TestExporter>) -
     Ok(f(&buf, state))
 }
 
-fn revoke(args: &bindings::dmabuf_ic_test_revoke) -> Result {
+fn revoke(ctx: &Context, args: &bindings::dmabuf_ic_test_revoke) -> Result {
+    let _exporter = ctx.exporter_lock.lock();
     with_test_buffer(args.fd, |_, state| match args.op {
         bindings::dmabuf_ic_test_revoke_op_DMABUF_IC_TEST_OP_UNREVOKE => state.unrevoke(),
         bindings::dmabuf_ic_test_revoke_op_DMABUF_IC_TEST_OP_REVOKE => {
@@ -394,6 +429,7 @@ pub unsafe extern "C" fn dmabuf_ic_test_rs_open(dev: *mut bindings::device) -> *
     let ctx = KBox::pin_init(
         pin_init!(Context {
             dev,
+            exporter_lock <- new_mutex!((), "dmabuf_ic_test::exporter"),
             exports <- new_mutex!(KVec::new(), "dmabuf_ic_test::exports"),
             attachments <- new_mutex!(KVec::new(), "dmabuf_ic_test::attachments"),
         }),
@@ -417,6 +453,7 @@ pub unsafe extern "C" fn dmabuf_ic_test_rs_release(ctx: *mut c_void) {
     let attachments = core::mem::take(&mut *ctx.attachments.lock());
     drop(attachments);
     let exports = core::mem::take(&mut *ctx.exports.lock());
+    let _exporter = ctx.exporter_lock.lock();
     for state in exports.iter() {
         // As a driver does when its device goes away: importers of buffers
         // that outlive this file only see a revoked buffer.
@@ -452,8 +489,8 @@ pub unsafe extern "C" fn dmabuf_ic_test_rs_revoke(
     args: *mut bindings::dmabuf_ic_test_revoke,
 ) -> i32 {
     // SAFETY: Guaranteed by the caller.
-    let (_ctx, args) = unsafe { (context(ctx), &*args) };
-    from_result(|| revoke(args).map(|()| 0))
+    let (ctx, args) = unsafe { (context(ctx), &*args) };
+    from_result(|| revoke(ctx, args).map(|()| 0))
 }
 
 /// Runs `DMABUF_IC_TEST_ATTACH`.

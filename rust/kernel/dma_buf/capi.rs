@@ -524,40 +524,35 @@ macro_rules! check_prototype {
         const _: [$ty; 2] = [bindings::$name, $name];
     };
 }
-check_prototype!(dma_buf_ic_export: unsafe extern "C" fn(
-    *const bindings::dma_buf_ic_export_info,
-    *mut *mut bindings::dma_buf,
-) -> *mut bindings::dma_buf_ic_export);
-check_prototype!(dma_buf_ic_export_revoke: unsafe extern "C" fn(*mut bindings::dma_buf_ic_export));
-check_prototype!(dma_buf_ic_export_unrevoke: unsafe extern "C" fn(*mut bindings::dma_buf_ic_export) -> c_int);
-check_prototype!(dma_buf_ic_export_revoke_permanently: unsafe extern "C" fn(*mut bindings::dma_buf_ic_export));
-check_prototype!(dma_buf_ic_export_put: unsafe extern "C" fn(*mut bindings::dma_buf_ic_export));
+type Info = *const bindings::dma_buf_ic_export_info;
+type Handle = *mut bindings::dma_buf_ic_export;
+type Entries = *const bindings::dma_buf_ic_entry;
+type ImporterOps = *const bindings::dma_buf_ic_importer_ops;
+type Attach = *mut bindings::dma_buf_ic_attachment;
+type Ranges = *mut *const bindings::dma_buf_ic_phys_range;
+type BufOut = *mut *mut bindings::dma_buf;
+check_prototype!(dma_buf_ic_export: unsafe extern "C" fn(Info, BufOut) -> Handle);
+check_prototype!(dma_buf_ic_export_revoke: unsafe extern "C" fn(Handle));
+check_prototype!(dma_buf_ic_export_unrevoke: unsafe extern "C" fn(Handle) -> c_int);
+check_prototype!(dma_buf_ic_export_revoke_permanently: unsafe extern "C" fn(Handle));
+check_prototype!(dma_buf_ic_export_put: unsafe extern "C" fn(Handle));
 check_prototype!(dma_buf_ic_attach: unsafe extern "C" fn(
     *mut bindings::dma_buf,
     *mut bindings::device,
-    *const bindings::dma_buf_ic_entry,
+    Entries,
     c_uint,
     bool,
-    *const bindings::dma_buf_ic_importer_ops,
+    ImporterOps,
     *mut c_void,
-) -> *mut bindings::dma_buf_ic_attachment);
-check_prototype!(dma_buf_ic_detach: unsafe extern "C" fn(*mut bindings::dma_buf_ic_attachment));
+) -> Attach);
+check_prototype!(dma_buf_ic_detach: unsafe extern "C" fn(Attach));
 check_prototype!(dma_buf_ic_negotiated: unsafe extern "C" fn(
     *const bindings::dma_buf_ic_attachment,
 ) -> *const bindings::dma_buf_ic_type);
-check_prototype!(dma_buf_ic_map_phys: unsafe extern "C" fn(
-    *mut bindings::dma_buf_ic_attachment,
-    *mut *const bindings::dma_buf_ic_phys_range,
-    *mut c_uint,
-) -> c_int);
-check_prototype!(dma_buf_ic_map_sgt: unsafe extern "C" fn(
-    *mut bindings::dma_buf_ic_attachment,
-) -> *mut bindings::sg_table);
-check_prototype!(dma_buf_ic_map_private: unsafe extern "C" fn(
-    *mut bindings::dma_buf_ic_attachment,
-    *mut u64,
-) -> c_int);
-check_prototype!(dma_buf_ic_unmap: unsafe extern "C" fn(*mut bindings::dma_buf_ic_attachment) -> c_int);
+check_prototype!(dma_buf_ic_map_phys: unsafe extern "C" fn(Attach, Ranges, *mut c_uint) -> c_int);
+check_prototype!(dma_buf_ic_map_sgt: unsafe extern "C" fn(Attach) -> *mut bindings::sg_table);
+check_prototype!(dma_buf_ic_map_private: unsafe extern "C" fn(Attach, *mut u64) -> c_int);
+check_prototype!(dma_buf_ic_unmap: unsafe extern "C" fn(Attach) -> c_int);
 
 // `struct dma_buf_ic_phys_range` is read as `PhysRange`.
 crate::static_assert!(

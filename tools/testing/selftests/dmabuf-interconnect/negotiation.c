@@ -10,6 +10,7 @@
 #include <linux/udmabuf.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -179,6 +180,19 @@ static bool has(const struct side *s, __u32 type)
 	return false;
 }
 
+/* One matrix cell in words, for failure messages. */
+static const char *cell(const struct side *exp, const struct side *imp)
+{
+	static char buf[160];
+
+	snprintf(buf, sizeof(buf),
+		 "offers %u %u %u/%u flags %#x, accepts %u %u %u/%u flags %#x link %u",
+		 exp->types[0], exp->types[1], exp->types[2], exp->nr, exp->flags,
+		 imp->types[0], imp->types[1], imp->types[2], imp->nr, imp->flags,
+		 imp->link);
+	return buf;
+}
+
 /* What the contract says the negotiation must give: a type or -errno. */
 static int expected(const struct side *exp, const struct side *imp)
 {
@@ -259,19 +273,13 @@ TEST_F(ic, negotiation_matrix)
 					cells++;
 					if (want < 0) {
 						refusals++;
-						ASSERT_EQ(want, id) {
-							TH_LOG("offers %u %u %u/%u flags %#x, accepts %u %u %u/%u flags %#x link %u",
-							       exp.types[0], exp.types[1], exp.types[2], exp.nr, exp.flags,
-							       imp.types[0], imp.types[1], imp.types[2], imp.nr, imp.flags, imp.link);
-						}
+						ASSERT_EQ(want, id)
+							TH_LOG("%s", cell(&exp, &imp));
 						continue;
 					}
-					ASSERT_LT(0, id) {
-						TH_LOG("attach: %s; offers %u %u %u/%u flags %#x, accepts %u %u %u/%u flags %#x link %u",
-						       strerror(-id),
-						       exp.types[0], exp.types[1], exp.types[2], exp.nr, exp.flags,
-						       imp.types[0], imp.types[1], imp.types[2], imp.nr, imp.flags, imp.link);
-					}
+					ASSERT_LT(0, id)
+						TH_LOG("attach: %s; %s", strerror(-id),
+						       cell(&exp, &imp));
 					ASSERT_EQ(want, negotiated);
 					if ((__u32)want != exp.types[0])
 						fallbacks++;
