@@ -95,7 +95,7 @@ struct dma_buf_ic_exporter_ops {
 
 /**
  * struct dma_buf_ic_export_info - what dma_buf_ic_export() creates
- * @name: the exporter's name, as dma-buf shows it
+ * @name: the exporter's name, as dma-buf shows it; a static string
  * @size: size of the buffer in bytes
  * @offers: the interconnects offered, preferred first; no duplicates
  * @nr_offers: entries in @offers, at least one
@@ -104,7 +104,8 @@ struct dma_buf_ic_exporter_ops {
  * @ranges: the buffer's physical ranges, in order, covering @size exactly;
  *	needed only if dma_buf_ic_phys_list is offered
  * @nr_ranges: entries in @ranges
- * @ops: the map callbacks
+ * @ops: the map callbacks; must stay valid while the buffer or the
+ *	exporter's handle exists (a static object in practice)
  * @priv: passed to @ops; released through @ops->release, also on failure
  */
 struct dma_buf_ic_export_info {
@@ -122,6 +123,14 @@ struct dma_buf_ic_export_info {
 /* The exporter's handle on the state of one exported buffer. */
 struct dma_buf_ic_export;
 
+/*
+ * dma_buf_ic_export() returns the exporter's handle, or an ERR_PTR (EINVAL
+ * for a bad description, ENOMEM), and a reference to the new buffer in
+ * *@dmabuf, typically handed to dma_buf_fd(). The handle revokes access
+ * (synchronously: every importer was invalidated and every mapping ended
+ * when it returns) until dma_buf_ic_export_put(); the state lives until
+ * both the handle and the buffer are gone.
+ */
 struct dma_buf_ic_export *
 dma_buf_ic_export(const struct dma_buf_ic_export_info *info,
 		  struct dma_buf **dmabuf);
@@ -143,6 +152,13 @@ struct dma_buf_ic_importer_ops {
 /* An importer's attachment to a buffer. */
 struct dma_buf_ic_attachment;
 
+/*
+ * dma_buf_ic_attach() negotiates and attaches; an ERR_PTR on failure:
+ * EOPNOTSUPP (nothing in common, or a revocable buffer and an importer
+ * that does not honour invalidation), ENODEV (revoked for good), EINVAL.
+ * @ops and @priv must stay valid until dma_buf_ic_detach(), which takes
+ * the reservation lock and ends the mapping, if any.
+ */
 struct dma_buf_ic_attachment *
 dma_buf_ic_attach(struct dma_buf *dmabuf, struct device *dev,
 		  const struct dma_buf_ic_entry *accepts,
@@ -152,7 +168,13 @@ void dma_buf_ic_detach(struct dma_buf_ic_attachment *attach);
 const struct dma_buf_ic_type *
 dma_buf_ic_negotiated(const struct dma_buf_ic_attachment *attach);
 
-/* With the buffer's reservation lock held: */
+/*
+ * With the buffer's reservation lock held: map through the negotiated
+ * interconnect (EINVAL through another one, EBUSY if mapped, ENODEV while
+ * revoked). What they return stays valid until the mapping ends: at
+ * dma_buf_ic_unmap() (ENOENT if not mapped), after the importer's
+ * invalidate callback, or at detach.
+ */
 int dma_buf_ic_map_phys(struct dma_buf_ic_attachment *attach,
 			const struct dma_buf_ic_phys_range **ranges,
 			unsigned int *nr_ranges);
