@@ -35,6 +35,8 @@ enum dmabuf_ic_test_type {
 #define DMABUF_IC_TEST_EXPORT_REVOCABLE (1U << 0)
 /* The SGT offer is peer-to-peer MMIO: importers must allow P2P. */
 #define DMABUF_IC_TEST_EXPORT_SGT_P2P (1U << 1)
+/* One physical range per page, even where pages happen to be contiguous. */
+#define DMABUF_IC_TEST_EXPORT_SPLIT_RANGES (1U << 2)
 
 /**
  * struct dmabuf_ic_test_export - DMABUF_IC_TEST_EXPORT

@@ -116,6 +116,8 @@ fn type_list(types: &[u32], nr: u32) -> Result<&[u32]> {
 struct TestExporter {
     pages: KVec<Page>,
     link: u32,
+    /// One range per page, contiguous or not.
+    split_ranges: bool,
 }
 
 impl TestExporter {
@@ -124,7 +126,9 @@ impl TestExporter {
         for page in self.pages.iter() {
             let next = PhysRange::of_page(page);
             match ranges.last_mut() {
-                Some(last) if last.addr + last.len == next.addr => last.len += next.len,
+                Some(last) if !self.split_ranges && last.addr + last.len == next.addr => {
+                    last.len += next.len
+                }
                 _ => ranges.push(next, GFP_KERNEL)?,
             }
         }
@@ -198,8 +202,9 @@ struct Context {
 
 impl Context {
     fn export(&self, args: &bindings::dmabuf_ic_test_export) -> Result<i32> {
-        let known =
-            bindings::DMABUF_IC_TEST_EXPORT_REVOCABLE | bindings::DMABUF_IC_TEST_EXPORT_SGT_P2P;
+        let known = bindings::DMABUF_IC_TEST_EXPORT_REVOCABLE
+            | bindings::DMABUF_IC_TEST_EXPORT_SGT_P2P
+            | bindings::DMABUF_IC_TEST_EXPORT_SPLIT_RANGES;
         if args.flags & !known != 0
             || args.nr_pages == 0
             || args.nr_pages > bindings::DMABUF_IC_TEST_MAX_PAGES
@@ -233,6 +238,7 @@ impl Context {
         let exporter = TestExporter {
             pages,
             link: args.link_id,
+            split_ranges: args.flags & bindings::DMABUF_IC_TEST_EXPORT_SPLIT_RANGES != 0,
         };
         let size = nr_pages * PAGE_SIZE;
         let (state, buf) = export(exporter, offers, size, c_str!("dmabuf_ic_test"))?;

@@ -106,14 +106,21 @@ static int destroy(int iommufd, __u32 id)
 	return ic(iommufd, IOMMU_DESTROY, &cmd);
 }
 
-static int export(int dev, __u32 nr_pages, bool revocable, __u32 offer)
+static int export_flags(int dev, __u32 nr_pages, __u32 flags, __u32 offer)
 {
 	struct dmabuf_ic_test_export e = {
-		.flags = revocable ? DMABUF_IC_TEST_EXPORT_REVOCABLE : 0,
+		.flags = flags,
 		.nr_offers = 1, .offers = { offer }, .nr_pages = nr_pages,
 	};
 
 	return ic(dev, DMABUF_IC_TEST_EXPORT, &e);
+}
+
+static int export(int dev, __u32 nr_pages, bool revocable, __u32 offer)
+{
+	return export_flags(dev, nr_pages,
+			    revocable ? DMABUF_IC_TEST_EXPORT_REVOCABLE : 0,
+			    offer);
 }
 
 static int do_revoke(int dev, int fd, __u32 op)
@@ -193,6 +200,30 @@ TEST_F(dmabuf, map_slice_fixed)
 	ASSERT_EQ(-ENOENT, unmap(self->iommufd, self->ioas_id, IOVA, PAGE));
 	ASSERT_EQ(0, check_mapped(self->iommufd, self->hwpt_id, IOVA, 3 * PAGE));
 	ASSERT_EQ(0, unmap(self->iommufd, self->ioas_id, IOVA, 3 * PAGE));
+}
+
+/* Slices that start and end inside different physical ranges. */
+TEST_F(dmabuf, map_multi_range)
+{
+	int fd = export_flags(self->exporter, 4, DMABUF_IC_TEST_EXPORT_SPLIT_RANGES,
+			      DMABUF_IC_TEST_PHYS_LIST);
+	__u64 iova = 0, iova2 = 0;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, map_file(self->iommufd, self->ioas_id, MAP_RW, fd, 0,
+			      4 * PAGE, &iova));
+	ASSERT_EQ(0, check_mapped(self->iommufd, self->hwpt_id, iova, 4 * PAGE));
+	ASSERT_EQ(0, map_file(self->iommufd, self->ioas_id, MAP_RW, fd, PAGE,
+			      2 * PAGE, &iova2));
+	ASSERT_EQ(0, check_mapped(self->iommufd, self->hwpt_id, iova2, 2 * PAGE));
+	/* Two areas of one buffer: one revoke unmaps both. */
+	ASSERT_EQ(2, buf_status(self->exporter, fd).attachments);
+	ASSERT_EQ(0, do_revoke(self->exporter, fd, DMABUF_IC_TEST_OP_REVOKE));
+	ASSERT_EQ(-ENOENT, check_mapped(self->iommufd, self->hwpt_id, iova, 4 * PAGE));
+	ASSERT_EQ(-ENOENT, check_mapped(self->iommufd, self->hwpt_id, iova2, 2 * PAGE));
+	ASSERT_EQ(0, unmap(self->iommufd, self->ioas_id, iova, 4 * PAGE));
+	ASSERT_EQ(0, unmap(self->iommufd, self->ioas_id, iova2, 2 * PAGE));
+	close(fd);
 }
 
 /* Closing the dma-buf fd does not affect a live mapping. */
@@ -346,6 +377,10 @@ TEST_F(dmabuf, no_copy_no_access)
 		.access_rw = { .length = sizeof(data),
 			       .uptr = (uintptr_t)data },
 	};
+	struct iommu_test_cmd pin = {
+		.size = sizeof(pin), .op = IOMMU_TEST_OP_ACCESS_PAGES,
+		.access_pages = { .length = PAGE },
+	};
 	__u32 ioas2;
 	__u64 iova = 0;
 
@@ -362,6 +397,14 @@ TEST_F(dmabuf, no_copy_no_access)
 	rw.id = access.create_access.out_access_fd;
 	rw.access_rw.iova = iova;
 	ASSERT_EQ(-EOPNOTSUPP, ic(self->iommufd, IOMMU_TEST_CMD, &rw));
+	close(access.create_access.out_access_fd);
+
+	/* Nor can an emulated device pin the pages. */
+	access.create_access.flags = MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES;
+	ASSERT_EQ(0, ic(self->iommufd, IOMMU_TEST_CMD, &access));
+	pin.id = access.create_access.out_access_fd;
+	pin.access_pages.iova = iova;
+	ASSERT_EQ(-EOPNOTSUPP, ic(self->iommufd, IOMMU_TEST_CMD, &pin));
 	close(access.create_access.out_access_fd);
 
 	ASSERT_EQ(0, check_mapped(self->iommufd, self->hwpt_id, iova, 8 * PAGE));
@@ -408,65 +451,84 @@ TEST_F(dmabuf, bad_input)
 					MOCK_APERTURE_START, 64 * PAGE));
 }
 
-/* Lets failslab and fail_page_alloc fail sleeping allocations too. */
-static bool fault_injection_setup(void)
+/* Writes "N" to a fault-injection knob; false if there is no such knob. */
+static bool knob_off(const char *knob)
 {
-	static const char *const files[] = {
-		"failslab/ignore-gfp-wait", "fail_page_alloc/ignore-gfp-wait",
-	};
-	bool ok = true;
+	char path[128];
+	bool ok;
+	int fd;
 
-	for (unsigned int i = 0; i < 2; i++) {
-		char path[128];
-		int fd;
-
-		snprintf(path, sizeof(path), "/sys/kernel/debug/%s", files[i]);
-		fd = open(path, O_WRONLY);
-		if (fd < 0 || write(fd, "N", 1) != 1)
-			ok = false;
-		if (fd >= 0)
-			close(fd);
-	}
+	snprintf(path, sizeof(path), "/sys/kernel/debug/%s", knob);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return false;
+	ok = write(fd, "N", 1) == 1;
+	close(fd);
 	return ok;
 }
 
 /*
- * Fail the 1st, 2nd, ... fallible step of IOMMU_IOAS_MAP_FILE until it
- * succeeds: every failure must return an error and leave no attachment,
- * no mapping in the exporter, and nothing in the domain (kmemleak checks
- * the rest after the run).
+ * Lets failslab (needed) and fail_page_alloc (if built) fail sleeping
+ * allocations too.
+ */
+static bool fault_injection_setup(void)
+{
+	knob_off("fail_page_alloc/ignore-gfp-wait");
+	return knob_off("failslab/ignore-gfp-wait");
+}
+
+/*
+ * Fail the 1st, 2nd, ... fault-injection site reached by IOMMU_IOAS_MAP_FILE,
+ * until one run reaches none: every failure must return an error and leave
+ * no attachment, no mapping in the exporter and nothing in the domain, and
+ * a run that survives its injected failure (a site whose failure is
+ * tolerated, such as kmemleak's own metadata) must have mapped everything.
+ * kmemleak checks the rest after the run.
  */
 TEST_F(dmabuf, fail_nth_map_file)
 {
 	unsigned int nth, failures = 0;
 	char path[64], val[16];
+	bool fired = true;
 	__u64 iova = 0;
-	int nth_fd, rc = -1;
+	int nth_fd, rc;
 
 	snprintf(path, sizeof(path), "/proc/self/task/%d/fail-nth", gettid());
 	nth_fd = open(path, O_RDWR);
 	if (nth_fd < 0 || !fault_injection_setup())
 		SKIP(return, "no fault injection (CONFIG_FAULT_INJECTION, FAILSLAB)");
-	for (nth = 1; nth < 400 && rc; nth++) {
+	for (nth = 1; fired; nth++) {
+		ASSERT_GT(400, nth);
 		snprintf(val, sizeof(val), "%u", nth);
-		ASSERT_EQ((ssize_t)strlen(val), write(nth_fd, val, strlen(val)));
+		ASSERT_EQ((ssize_t)strlen(val), pwrite(nth_fd, val, strlen(val), 0));
 		iova = 0;
 		rc = map_file(self->iommufd, self->ioas_id, MAP_RW, self->buf,
 			      0, 8 * PAGE, &iova);
-		ASSERT_EQ(1, write(nth_fd, "0", 1));
-		if (!rc)
-			break;
-		failures++;
-		ASSERT_EQ(0, buf_status(self->exporter, self->buf).attachments);
-		ASSERT_EQ(0, buf_status(self->exporter, self->buf).mappings);
-		ASSERT_EQ(-ENOENT, check_mapped(self->iommufd, self->hwpt_id,
-						MOCK_APERTURE_START, 64 * PAGE));
+		/* "0" left means the nth site was reached and failed. */
+		memset(val, 0, sizeof(val));
+		ASSERT_LT(0, pread(nth_fd, val, sizeof(val) - 1, 0));
+		fired = val[0] == '0';
+		ASSERT_EQ(1, pwrite(nth_fd, "0", 1, 0));
+		if (rc) {
+			ASSERT_TRUE(fired);
+			failures++;
+			ASSERT_EQ(0, buf_status(self->exporter, self->buf).attachments);
+			ASSERT_EQ(0, buf_status(self->exporter, self->buf).mappings);
+			ASSERT_EQ(-ENOENT, check_mapped(self->iommufd, self->hwpt_id,
+							MOCK_APERTURE_START, 64 * PAGE));
+			continue;
+		}
+		ASSERT_EQ(0, check_mapped(self->iommufd, self->hwpt_id, iova,
+					  8 * PAGE));
+		ASSERT_EQ(1, buf_status(self->exporter, self->buf).attachments);
+		if (fired)
+			ASSERT_EQ(0, unmap(self->iommufd, self->ioas_id, iova,
+					   8 * PAGE));
 	}
 	close(nth_fd);
-	TH_LOG("%u injected failures before the map succeeded", failures);
-	ASSERT_EQ(0, rc);
-	ASSERT_LT(0, failures);
-	ASSERT_EQ(0, check_mapped(self->iommufd, self->hwpt_id, iova, 8 * PAGE));
+	TH_LOG("%u fault-injection sites, %u of them failed the map",
+	       nth - 1, failures);
+	ASSERT_LT(2, failures);
 	ASSERT_EQ(0, unmap(self->iommufd, self->ioas_id, iova, 8 * PAGE));
 	ASSERT_EQ(0, buf_status(self->exporter, self->buf).attachments);
 }

@@ -338,6 +338,25 @@ TEST_F(ic, map_each_type)
 	}
 }
 
+/* The physical list has one range per page when asked to. */
+TEST_F(ic, split_ranges)
+{
+	const __u32 phys = PHYS;
+	struct dmabuf_ic_test_map m;
+	int fd, id;
+
+	fd = do_export(self->dev, DMABUF_IC_TEST_EXPORT_SPLIT_RANGES, &phys, 1,
+		       0, NR_PAGES);
+	ASSERT_LE(0, fd);
+	id = do_attach(self->dev, fd, 0, &phys, 1, 0, NULL);
+	ASSERT_LT(0, id);
+	ASSERT_EQ(0, do_map(self->dev, id, &m));
+	ASSERT_EQ(NR_PAGES, m.nr_segments);
+	ASSERT_EQ(BUF_SIZE, m.length);
+	ASSERT_EQ(0, do_id(self->dev, DMABUF_IC_TEST_DETACH, id));
+	close(fd);
+}
+
 /* Revoke while mapped: invalidate, unmap, ENODEV, no automatic remap. */
 TEST_F(ic, revoke_while_mapped)
 {
@@ -518,7 +537,7 @@ TEST_F(ic, export_bad_input)
 	ASSERT_EQ(-EINVAL, do_export(self->dev, 0, dup, 2, 0, 1));
 	ASSERT_EQ(-EINVAL, do_export(self->dev, 0, unknown, 1, 0, 1));
 	ASSERT_EQ(-EINVAL, do_export(self->dev, 0, none, 1, 0, 1));
-	ASSERT_EQ(-EINVAL, do_export(self->dev, 1U << 2, ok, 1, 0, 1));
+	ASSERT_EQ(-EINVAL, do_export(self->dev, 1U << 3, ok, 1, 0, 1));
 	ASSERT_EQ(-EINVAL, do_export(self->dev, 0, ok, 1, 0, 0));
 	ASSERT_EQ(-EINVAL, do_export(self->dev, 0, ok, 1, 0,
 				     DMABUF_IC_TEST_MAX_PAGES + 1));
