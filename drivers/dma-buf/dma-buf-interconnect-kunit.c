@@ -250,6 +250,7 @@ static void ic_kunit_negotiation(struct kunit *test)
 			PTR_ERR(attach_one(t, buf, dma_buf_ic_sgt, 0, true)));
 
 	/* The state goes with the last of the handle and the buffer. */
+	KUNIT_EXPECT_TRUE(test, dma_buf_ic_export_has_buffer(export));
 	dma_buf_ic_export_put(export);
 	KUNIT_EXPECT_FALSE(test, t->exp.released);
 	dma_buf_put(buf);

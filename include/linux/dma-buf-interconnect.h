@@ -138,6 +138,8 @@ void dma_buf_ic_export_revoke(struct dma_buf_ic_export *export);
 int dma_buf_ic_export_unrevoke(struct dma_buf_ic_export *export);
 void dma_buf_ic_export_revoke_permanently(struct dma_buf_ic_export *export);
 void dma_buf_ic_export_put(struct dma_buf_ic_export *export);
+/* Whether the buffer still exists (an fd or a reference holds it). */
+bool dma_buf_ic_export_has_buffer(struct dma_buf_ic_export *export);
 
 /**
  * struct dma_buf_ic_importer_ops - how a C importer is told to stop

@@ -312,6 +312,19 @@ pub unsafe extern "C" fn dma_buf_ic_export_put(handle: *mut bindings::dma_buf_ic
     drop(unsafe { Arc::<Export<CExporter>>::from_raw(handle.cast_const().cast()) });
 }
 
+/// Returns whether the buffer still exists.
+///
+/// # Safety
+///
+/// `handle` comes from [`dma_buf_ic_export`] and was not put.
+#[no_mangle]
+pub unsafe extern "C" fn dma_buf_ic_export_has_buffer(
+    handle: *mut bindings::dma_buf_ic_export,
+) -> bool {
+    // SAFETY: Guaranteed by the caller.
+    unsafe { export_state(handle) }.has_buffer()
+}
+
 /// An importer written in C.
 ///
 /// # Invariants
@@ -536,6 +549,7 @@ check_prototype!(dma_buf_ic_export_revoke: unsafe extern "C" fn(Handle));
 check_prototype!(dma_buf_ic_export_unrevoke: unsafe extern "C" fn(Handle) -> c_int);
 check_prototype!(dma_buf_ic_export_revoke_permanently: unsafe extern "C" fn(Handle));
 check_prototype!(dma_buf_ic_export_put: unsafe extern "C" fn(Handle));
+check_prototype!(dma_buf_ic_export_has_buffer: unsafe extern "C" fn(Handle) -> bool);
 check_prototype!(dma_buf_ic_attach: unsafe extern "C" fn(
     *mut bindings::dma_buf,
     *mut bindings::device,

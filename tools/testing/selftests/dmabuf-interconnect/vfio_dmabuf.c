@@ -1,0 +1,435 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * VFIO_DEVICE_FEATURE_DMA_BUF on a real PCI device: QEMU's ivshmem-plain,
+ * whose BAR2 is memory, bound to vfio-pci and opened through the VFIO
+ * device cdev and iommufd. The importer is the dma-buf interconnect test
+ * module (CONFIG_DMABUF_INTERCONNECT_TEST), which counts invalidations.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/iommufd.h>
+#include <linux/pci_regs.h>
+#include <linux/vfio.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "../kselftest_harness.h"
+#include "../../../../drivers/dma-buf/dmabuf-ic-test.h"
+
+#define PAGE 4096UL
+#define IVSHMEM_VENDOR "0x1af4"
+#define IVSHMEM_DEVICE "0x1110"
+
+static int ic(int fd, unsigned long cmd, void *arg)
+{
+	int ret = ioctl(fd, cmd, arg);
+
+	return ret < 0 ? -errno : ret;
+}
+
+static bool read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fgets(buf, len, f) != NULL;
+	fclose(f);
+	buf[strcspn(buf, "\n")] = 0;
+	return ok;
+}
+
+static bool write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok;
+}
+
+/* Finds ivshmem, binds it to vfio-pci, returns its VFIO cdev path. */
+static bool ivshmem_vfio_cdev(char *cdev, size_t len)
+{
+	char path[600], val[64], bdf[256] = "";
+	struct dirent *d;
+	DIR *dir;
+
+	dir = opendir("/sys/bus/pci/devices");
+	if (!dir)
+		return false;
+	while ((d = readdir(dir))) {
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", d->d_name);
+		if (!read_line(path, val, sizeof(val)) || strcmp(val, IVSHMEM_VENDOR))
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", d->d_name);
+		if (read_line(path, val, sizeof(val)) && !strcmp(val, IVSHMEM_DEVICE)) {
+			snprintf(bdf, sizeof(bdf), "%s", d->d_name);
+			break;
+		}
+	}
+	closedir(dir);
+	if (!bdf[0])
+		return false;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
+	write_str(path, "vfio-pci");
+	write_str("/sys/bus/pci/drivers_probe", bdf);
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
+	dir = opendir(path);
+	if (!dir)
+		return false;
+	while ((d = readdir(dir)))
+		if (!strncmp(d->d_name, "vfio", 4))
+			snprintf(cdev, len, "/dev/vfio/devices/%s", d->d_name);
+	closedir(dir);
+	return cdev[0];
+}
+
+struct feature_dma_buf {
+	struct vfio_device_feature hdr;
+	struct vfio_device_feature_dma_buf get;
+	struct vfio_region_dma_range ranges[2];
+};
+
+/* Returns the dma-buf fd or -errno. */
+static int get_dma_buf(int device, __u32 region, __u32 flags, __u32 open_flags,
+		       const struct vfio_region_dma_range *ranges, __u32 nr)
+{
+	struct feature_dma_buf f = {
+		.hdr = {
+			.argsz = sizeof(f),
+			.flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_DMA_BUF,
+		},
+		.get = { .region_index = region, .open_flags = open_flags,
+			 .flags = flags, .nr_ranges = nr },
+	};
+
+	memcpy(f.ranges, ranges, (nr > 2 ? 2 : nr) * sizeof(*ranges));
+	return ic(device, VFIO_DEVICE_FEATURE, &f);
+}
+
+static int attach(int ic_dev, int fd, __u32 flags)
+{
+	struct dmabuf_ic_test_attach a = {
+		.fd = fd, .flags = flags, .nr_accepts = 1,
+		.accepts = { DMABUF_IC_TEST_PHYS_LIST },
+	};
+	int rc = ic(ic_dev, DMABUF_IC_TEST_ATTACH, &a);
+
+	return rc ? rc : (int)a.id;
+}
+
+static int map(int ic_dev, __u32 id, struct dmabuf_ic_test_map *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->id = id;
+	return ic(ic_dev, DMABUF_IC_TEST_MAP, m);
+}
+
+static struct dmabuf_ic_test_status status(int ic_dev, __u32 id)
+{
+	struct dmabuf_ic_test_status s = { .id = id };
+
+	if (ic(ic_dev, DMABUF_IC_TEST_STATUS, &s))
+		s.negotiated = -1U;
+	return s;
+}
+
+FIXTURE(vfio)
+{
+	int device, iommufd, ic_dev;
+	__u64 bar2_size, config_offset;
+};
+
+FIXTURE_SETUP(vfio)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	struct vfio_region_info info = { .argsz = sizeof(info) };
+	char cdev[300] = "";
+
+	self->device = -1;
+	self->iommufd = -1;
+	self->ic_dev = open("/dev/dmabuf_ic_test", O_RDWR);
+	if (self->ic_dev < 0)
+		SKIP(return, "no /dev/dmabuf_ic_test");
+	if (!ivshmem_vfio_cdev(cdev, sizeof(cdev)))
+		SKIP(return, "no ivshmem bound to vfio-pci with a VFIO cdev");
+	self->device = open(cdev, O_RDWR);
+	ASSERT_LE(0, self->device);
+	self->iommufd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->iommufd);
+	bind.iommufd = self->iommufd;
+	ASSERT_EQ(0, ic(self->device, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+
+	info.index = VFIO_PCI_BAR2_REGION_INDEX;
+	ASSERT_EQ(0, ic(self->device, VFIO_DEVICE_GET_REGION_INFO, &info));
+	self->bar2_size = info.size;
+	ASSERT_LE(4 * PAGE, self->bar2_size);
+	info.index = VFIO_PCI_CONFIG_REGION_INDEX;
+	ASSERT_EQ(0, ic(self->device, VFIO_DEVICE_GET_REGION_INFO, &info));
+	self->config_offset = info.offset;
+}
+
+FIXTURE_TEARDOWN(vfio)
+{
+	if (self->ic_dev < 0)
+		return;
+	if (self->device >= 0)
+		close(self->device);
+	if (self->iommufd >= 0)
+		close(self->iommufd);
+	close(self->ic_dev);
+}
+
+static void set_memory(int device, __u64 config, bool on)
+{
+	__u16 cmd = 0;
+
+	if (pread(device, &cmd, 2, config + PCI_COMMAND) != 2)
+		abort();
+	cmd = on ? cmd | PCI_COMMAND_MEMORY : cmd & ~PCI_COMMAND_MEMORY;
+	if (pwrite(device, &cmd, 2, config + PCI_COMMAND) != 2)
+		abort();
+}
+
+TEST_F(vfio, probe)
+{
+	struct vfio_device_feature probe = {
+		.argsz = sizeof(probe),
+		.flags = VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_GET |
+			 VFIO_DEVICE_FEATURE_DMA_BUF,
+	};
+
+	ASSERT_EQ(0, ic(self->device, VFIO_DEVICE_FEATURE, &probe));
+	probe.flags = VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_SET |
+		      VFIO_DEVICE_FEATURE_DMA_BUF;
+	ASSERT_EQ(-EINVAL, ic(self->device, VFIO_DEVICE_FEATURE, &probe));
+}
+
+/*
+ * The BAR, revoked when memory is disabled (the importer is invalidated
+ * before the write returns and maps fail), usable again, but not mapped
+ * again, once memory is enabled.
+ */
+TEST_F(vfio, memory_disable_revokes)
+{
+	struct vfio_region_dma_range whole = { 0, self->bar2_size };
+	struct dmabuf_ic_test_map m;
+	int fd, id;
+
+	set_memory(self->device, self->config_offset, true);
+	fd = get_dma_buf(self->device, VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC,
+			 &whole, 1);
+	ASSERT_LE(0, fd);
+	/* Revocable: importers must honour invalidation. */
+	ASSERT_EQ(-EOPNOTSUPP, attach(self->ic_dev, fd, 0));
+	id = attach(self->ic_dev, fd, DMABUF_IC_TEST_ATTACH_INVALIDATE);
+	ASSERT_LT(0, id);
+	ASSERT_EQ(DMABUF_IC_TEST_PHYS_LIST, status(self->ic_dev, id).negotiated);
+	ASSERT_EQ(0, map(self->ic_dev, id, &m));
+	ASSERT_EQ(1, m.nr_segments);
+	ASSERT_EQ(self->bar2_size, m.length);
+
+	set_memory(self->device, self->config_offset, false);
+	ASSERT_EQ(1, status(self->ic_dev, id).invalidations);
+	ASSERT_EQ(0, status(self->ic_dev, id).mapped);
+	ASSERT_EQ(-ENODEV, map(self->ic_dev, id, &m));
+
+	set_memory(self->device, self->config_offset, true);
+	ASSERT_EQ(0, status(self->ic_dev, id).mapped);
+	ASSERT_EQ(0, map(self->ic_dev, id, &m));
+	ASSERT_EQ(1, status(self->ic_dev, id).invalidations);
+
+	/* Exported while memory is disabled: revoked from the start. */
+	set_memory(self->device, self->config_offset, false);
+	close(fd);
+	fd = get_dma_buf(self->device, VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC,
+			 &whole, 1);
+	ASSERT_LE(0, fd);
+	id = attach(self->ic_dev, fd, DMABUF_IC_TEST_ATTACH_INVALIDATE);
+	ASSERT_LT(0, id);
+	ASSERT_EQ(-ENODEV, map(self->ic_dev, id, &m));
+	set_memory(self->device, self->config_offset, true);
+	ASSERT_EQ(0, map(self->ic_dev, id, &m));
+	close(fd);
+}
+
+/* A device reset revokes, if the device can be reset. */
+TEST_F(vfio, reset_revokes)
+{
+	struct vfio_region_dma_range whole = { 0, self->bar2_size };
+	struct dmabuf_ic_test_map m;
+	int fd, id, rc;
+
+	set_memory(self->device, self->config_offset, true);
+	fd = get_dma_buf(self->device, VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC,
+			 &whole, 1);
+	ASSERT_LE(0, fd);
+	id = attach(self->ic_dev, fd, DMABUF_IC_TEST_ATTACH_INVALIDATE);
+	ASSERT_LT(0, id);
+	ASSERT_EQ(0, map(self->ic_dev, id, &m));
+	rc = ic(self->device, VFIO_DEVICE_RESET, NULL);
+	if (rc) {
+		close(fd);
+		SKIP(return, "VFIO_DEVICE_RESET: %s", strerror(-rc));
+	}
+	ASSERT_EQ(1, status(self->ic_dev, id).invalidations);
+	ASSERT_EQ(0, status(self->ic_dev, id).mapped);
+	set_memory(self->device, self->config_offset, true);
+	ASSERT_EQ(0, map(self->ic_dev, id, &m));
+	close(fd);
+}
+
+/* Entering low power revokes; memory must be enabled again after exit. */
+TEST_F(vfio, low_power_revokes)
+{
+	struct vfio_region_dma_range whole = { 0, self->bar2_size };
+	struct vfio_device_feature pm = { .argsz = sizeof(pm) };
+	struct dmabuf_ic_test_map m;
+	int fd, id;
+
+	set_memory(self->device, self->config_offset, true);
+	fd = get_dma_buf(self->device, VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC,
+			 &whole, 1);
+	ASSERT_LE(0, fd);
+	id = attach(self->ic_dev, fd, DMABUF_IC_TEST_ATTACH_INVALIDATE);
+	ASSERT_LT(0, id);
+	ASSERT_EQ(0, map(self->ic_dev, id, &m));
+
+	pm.flags = VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY;
+	ASSERT_EQ(0, ic(self->device, VFIO_DEVICE_FEATURE, &pm));
+	ASSERT_EQ(1, status(self->ic_dev, id).invalidations);
+	ASSERT_EQ(-ENODEV, map(self->ic_dev, id, &m));
+	pm.flags = VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_LOW_POWER_EXIT;
+	ASSERT_EQ(0, ic(self->device, VFIO_DEVICE_FEATURE, &pm));
+	ASSERT_EQ(-ENODEV, map(self->ic_dev, id, &m));
+	set_memory(self->device, self->config_offset, true);
+	ASSERT_EQ(0, map(self->ic_dev, id, &m));
+	close(fd);
+}
+
+/* Closing the device revokes for good; the buffer lives on. */
+TEST_F(vfio, close_device_revokes_for_good)
+{
+	struct vfio_region_dma_range ranges[2] = {
+		{ 0, PAGE }, { 2 * PAGE, 2 * PAGE },
+	};
+	struct dmabuf_ic_test_map m;
+	int fd, id;
+
+	set_memory(self->device, self->config_offset, true);
+	fd = get_dma_buf(self->device, VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC,
+			 ranges, 2);
+	ASSERT_LE(0, fd);
+	id = attach(self->ic_dev, fd, DMABUF_IC_TEST_ATTACH_INVALIDATE);
+	ASSERT_LT(0, id);
+	ASSERT_EQ(0, map(self->ic_dev, id, &m));
+	ASSERT_EQ(2, m.nr_segments);
+	ASSERT_EQ(3 * PAGE, m.length);
+
+	close(self->device);
+	self->device = -1;
+	ASSERT_EQ(1, status(self->ic_dev, id).invalidations);
+	ASSERT_EQ(-ENODEV, map(self->ic_dev, id, &m));
+	ASSERT_EQ(-ENODEV, attach(self->ic_dev, fd, DMABUF_IC_TEST_ATTACH_INVALIDATE));
+	close(fd);
+	ASSERT_EQ(0, ic(self->ic_dev, DMABUF_IC_TEST_DETACH, &(__u32){ id }));
+}
+
+/* iommufd imports the BAR and refuses it once revoked. */
+TEST_F(vfio, iommufd_import)
+{
+	struct vfio_region_dma_range whole = { 0, self->bar2_size };
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct iommu_ioas_map_file map_file = {
+		.size = sizeof(map_file),
+		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
+		.length = PAGE,
+	};
+	struct iommu_ioas_unmap unmap = { .size = sizeof(unmap) };
+	__u64 iova;
+	int fd;
+
+	set_memory(self->device, self->config_offset, true);
+	fd = get_dma_buf(self->device, VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC,
+			 &whole, 1);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ic(self->iommufd, IOMMU_IOAS_ALLOC, &alloc));
+	map_file.ioas_id = alloc.out_ioas_id;
+	map_file.fd = fd;
+	ASSERT_EQ(0, ic(self->iommufd, IOMMU_IOAS_MAP_FILE, &map_file));
+	iova = map_file.iova;
+	set_memory(self->device, self->config_offset, false);
+	map_file.iova = 0;
+	ASSERT_EQ(-ENODEV, ic(self->iommufd, IOMMU_IOAS_MAP_FILE, &map_file));
+	set_memory(self->device, self->config_offset, true);
+	unmap.ioas_id = alloc.out_ioas_id;
+	unmap.iova = iova;
+	unmap.length = PAGE;
+	ASSERT_EQ(0, ic(self->iommufd, IOMMU_IOAS_UNMAP, &unmap));
+	ASSERT_EQ(PAGE, unmap.length);
+	close(fd);
+}
+
+/* Every bad request has its errno and creates nothing. */
+TEST_F(vfio, bad_input)
+{
+	struct vfio_region_dma_range page = { 0, PAGE };
+	struct vfio_region_dma_range r;
+	struct feature_dma_buf f;
+	int free_fd = dup(0);
+
+	close(free_fd);
+#define GET(region, flags, open, rng, nr) \
+	get_dma_buf(self->device, region, flags, open, rng, nr)
+	ASSERT_EQ(-EINVAL, GET(VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC, &page, 0));
+	ASSERT_EQ(-EINVAL, GET(VFIO_PCI_BAR2_REGION_INDEX, 1, O_CLOEXEC, &page, 1));
+	ASSERT_EQ(-EINVAL, GET(VFIO_PCI_BAR2_REGION_INDEX, 0, O_APPEND, &page, 1));
+	/* BAR0 is 256 bytes of registers: a page does not fit. */
+	ASSERT_EQ(-EINVAL, GET(VFIO_PCI_BAR0_REGION_INDEX, 0, O_CLOEXEC, &page, 1));
+	/* BAR1 does not exist on ivshmem-plain; ROM, config, VGA are not BARs. */
+	ASSERT_EQ(-EINVAL, GET(VFIO_PCI_BAR1_REGION_INDEX, 0, O_CLOEXEC, &page, 1));
+	ASSERT_EQ(-EINVAL, GET(VFIO_PCI_ROM_REGION_INDEX, 0, O_CLOEXEC, &page, 1));
+	ASSERT_EQ(-EINVAL, GET(VFIO_PCI_CONFIG_REGION_INDEX, 0, O_CLOEXEC, &page, 1));
+	ASSERT_EQ(-EINVAL, GET(VFIO_PCI_VGA_REGION_INDEX, 0, O_CLOEXEC, &page, 1));
+	r = (struct vfio_region_dma_range){ 0, 0 };
+	ASSERT_EQ(-EINVAL, GET(VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC, &r, 1));
+	r = (struct vfio_region_dma_range){ 100, PAGE };
+	ASSERT_EQ(-EINVAL, GET(VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC, &r, 1));
+	r = (struct vfio_region_dma_range){ 0, PAGE + 1 };
+	ASSERT_EQ(-EINVAL, GET(VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC, &r, 1));
+	r = (struct vfio_region_dma_range){ self->bar2_size, PAGE };
+	ASSERT_EQ(-EINVAL, GET(VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC, &r, 1));
+	r = (struct vfio_region_dma_range){ -PAGE, 2 * PAGE };
+	ASSERT_EQ(-EOVERFLOW, GET(VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC, &r, 1));
+#undef GET
+	/* Too many ranges, and fewer ranges than nr_ranges says. */
+	memset(&f, 0, sizeof(f));
+	f.hdr.argsz = sizeof(f);
+	f.hdr.flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_DMA_BUF;
+	f.get.region_index = VFIO_PCI_BAR2_REGION_INDEX;
+	f.get.nr_ranges = 257;
+	ASSERT_EQ(-E2BIG, ic(self->device, VFIO_DEVICE_FEATURE, &f));
+	f.get.nr_ranges = 3;
+	ASSERT_EQ(-EINVAL, ic(self->device, VFIO_DEVICE_FEATURE, &f));
+	/* No fd was created. */
+	r.offset = dup(0);
+	close(r.offset);
+	ASSERT_EQ(free_fd, r.offset);
+}
+
+TEST_HARNESS_MAIN
