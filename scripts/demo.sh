@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # The main job: build the patched kernel, boot it in QEMU and show, in the
-# guest, what the subsystem offers.
+# guest, what the subsystem offers, then peer-to-peer DMA from QEMU's edu
+# into ivshmem's BAR through a VFIO dma-buf mapped by iommufd, its revoke,
+# and mapping again.
 . "$(dirname "$0")/lib.sh"
 
 "$REPO/scripts/deps.sh"
@@ -14,5 +16,15 @@
 stage "what the guest reported"
 awk '/^@@@ begin demo/{on=1; next} /^@@@ end demo/{on=0} on' "$LOGS/results-demo.log" |
 	tr -d '\r' | sed 's/^/    /'
+# ivshmem's BAR2 is this host file: edu's last peer-to-peer DMA (2048 bytes
+# of 0x77) must be in it.
+stage "checking, on the host, the memory behind ivshmem's BAR2"
+bar_file=$CACHE/ivshmem-demo.bin
+if [ "$(head -c 2048 "$bar_file" | od -An -tx1 -v | tr -s ' \n' '\n' | grep -cx 77)" = 2048 ]; then
+	echo "    $bar_file begins with 2048 bytes of 0x77: the DMA reached the BAR's memory"
+else
+	echo "    FAILED: $bar_file does not hold edu's last DMA"
+	exit 1
+fi
 stage "checking the guest's kernel log"
 python3 "$REPO/scripts/results.py" --mode demo --quiet "$LOGS/results-demo.log" "$LOGS/console-demo.log"

@@ -21,3 +21,13 @@ for dev in /sys/bus/pci/devices/*; do
 	group=$(basename "$(readlink "$dev/iommu_group")" 2>/dev/null)
 	echo "  $(basename "$dev")  $what, IOMMU group ${group:-none}"
 done
+echo
+echo "Peer-to-peer DMA through the IOMMU, with a VFIO dma-buf imported by iommufd:"
+if ./p2p_dma -v >/tmp/p2p.out 2>&1; then
+	grep -v '^\(#\|ok \|not ok\|TAP\|1\.\.\)' /tmp/p2p.out | sed 's/^/  /'
+	echo "  result: passed"
+else
+	sed 's/^/  /' /tmp/p2p.out
+	echo "  result: FAILED"
+	exit 1
+fi

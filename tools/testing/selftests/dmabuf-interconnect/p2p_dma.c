@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * End-to-end peer-to-peer DMA through the IOMMU, in QEMU: ivshmem's BAR2 is
+ * exported by VFIO as a dma-buf, imported into an iommufd IOAS with
+ * IOMMU_IOAS_MAP_FILE, and QEMU's edu device, attached to that IOAS, writes
+ * into it with its DMA engine. Then memory is disabled on ivshmem: the
+ * mapping is revoked and edu's DMA is blocked by the IOMMU (the guest logs
+ * a DMAR fault); re-enabling memory maps nothing by itself; mapping again
+ * makes DMA work again.
+ *
+ * Runs as a kselftest, or with -v as the main job's demo, which narrates.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/iommufd.h>
+#include <linux/pci_regs.h>
+#include <linux/vfio.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../kselftest_harness.h"
+
+#define PAGE 4096UL
+/* edu: DMA registers and its internal buffer; 28-bit DMA mask. */
+#define EDU_DMA_SRC 0x80
+#define EDU_DMA_DST 0x88
+#define EDU_DMA_COUNT 0x90
+#define EDU_DMA_CMD 0x98
+#define EDU_CMD_START 1
+#define EDU_CMD_TO_RAM 2
+#define EDU_BUFFER 0x40000
+/* Below 4095 bytes: a 4096-byte transfer trips QEMU 7.2's range check. */
+#define XFER 2048
+#define IOVA_RAM 0x100000UL
+#define IOVA_BAR 0x200000UL
+
+static bool narrate;
+#define SAY(...) do { if (narrate) printf(__VA_ARGS__); } while (0)
+
+static int ic(int fd, unsigned long cmd, void *arg)
+{
+	int ret = ioctl(fd, cmd, arg);
+
+	return ret < 0 ? -errno : ret;
+}
+
+static bool write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok;
+}
+
+/* Binds the device vendor:device to vfio-pci; opens its VFIO cdev. */
+static int open_vfio(const char *vendor, const char *device, char *bdf_out)
+{
+	char path[700], val[32], cdev[300] = "";
+	struct dirent *d;
+	DIR *dir = opendir("/sys/bus/pci/devices");
+
+	if (!dir)
+		return -1;
+	bdf_out[0] = 0;
+	while ((d = readdir(dir))) {
+		FILE *f;
+		bool match = true;
+
+		for (int i = 0; i < 2 && match; i++) {
+			snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s",
+				 d->d_name, i ? "device" : "vendor");
+			f = fopen(path, "r");
+			match = f && fgets(val, sizeof(val), f) &&
+				!strncmp(val, i ? device : vendor, 6);
+			if (f)
+				fclose(f);
+		}
+		if (match) {
+			snprintf(bdf_out, 256, "%s", d->d_name);
+			break;
+		}
+	}
+	closedir(dir);
+	if (!bdf_out[0])
+		return -1;
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf_out);
+	write_str(path, "vfio-pci");
+	write_str("/sys/bus/pci/drivers_probe", bdf_out);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", bdf_out);
+	dir = opendir(path);
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir)))
+		if (!strncmp(d->d_name, "vfio", 4))
+			snprintf(cdev, sizeof(cdev), "/dev/vfio/devices/%s", d->d_name);
+	closedir(dir);
+	return cdev[0] ? open(cdev, O_RDWR) : -1;
+}
+
+static void *map_region(int device, __u32 index, __u64 *size, __u64 *offset)
+{
+	struct vfio_region_info info = { .argsz = sizeof(info), .index = index };
+	void *p;
+
+	if (ic(device, VFIO_DEVICE_GET_REGION_INFO, &info))
+		return NULL;
+	*size = info.size;
+	*offset = info.offset;
+	if (!(info.flags & VFIO_REGION_INFO_FLAG_MMAP))
+		return NULL;
+	p = mmap(NULL, info.size, PROT_READ | PROT_WRITE, MAP_SHARED, device,
+		 info.offset);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static __u64 config_offset(int device)
+{
+	struct vfio_region_info info = {
+		.argsz = sizeof(info), .index = VFIO_PCI_CONFIG_REGION_INDEX,
+	};
+
+	return ic(device, VFIO_DEVICE_GET_REGION_INFO, &info) ? 0 : info.offset;
+}
+
+static void set_command(int device, __u16 set, __u16 clear)
+{
+	__u64 off = config_offset(device) + PCI_COMMAND;
+	__u16 cmd = 0;
+
+	if (pread(device, &cmd, 2, off) != 2)
+		abort();
+	cmd = (cmd | set) & ~clear;
+	if (pwrite(device, &cmd, 2, off) != 2)
+		abort();
+}
+
+/* MMIO accessors: the compiler must neither drop nor merge them. */
+static void mmio_write64(void *bar, unsigned long off, __u64 val)
+{
+	__atomic_store_n((__u64 *)(bar + off), val, __ATOMIC_SEQ_CST);
+}
+
+static __u64 mmio_read64(void *bar, unsigned long off)
+{
+	return __atomic_load_n((__u64 *)(bar + off), __ATOMIC_SEQ_CST);
+}
+
+/* Runs one edu DMA; returns false if it does not finish in 2 s. */
+static bool edu_dma(void *bar0, __u64 src, __u64 dst, __u64 count, __u64 cmd)
+{
+	struct timespec start, now;
+
+	mmio_write64(bar0, EDU_DMA_SRC, src);
+	mmio_write64(bar0, EDU_DMA_DST, dst);
+	mmio_write64(bar0, EDU_DMA_COUNT, count);
+	mmio_write64(bar0, EDU_DMA_CMD, cmd | EDU_CMD_START);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (mmio_read64(bar0, EDU_DMA_CMD) & EDU_CMD_START) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec > 2)
+			return false;
+		usleep(1000);
+	}
+	return true;
+}
+
+/* RAM (at IOVA_RAM) -> edu's buffer -> the BAR (at IOVA_BAR), by DMA. */
+static bool copy_to_bar(void *edu, void *ram, char fill)
+{
+	memset(ram, fill, XFER);
+	return edu_dma(edu, IOVA_RAM, EDU_BUFFER, XFER, 0) &&
+	       edu_dma(edu, EDU_BUFFER, IOVA_BAR, XFER, EDU_CMD_TO_RAM);
+}
+
+/* Whether the first @n bytes of the mapped BAR are all @c. */
+static bool all(void *bar, char c, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (__atomic_load_n((char *)bar + i, __ATOMIC_SEQ_CST) != c)
+			return false;
+	return true;
+}
+
+FIXTURE(p2p)
+{
+	int iommufd, edu, ivshmem, dmabuf;
+	__u32 ioas_id;
+	void *edu_bar0, *ram, *bar2;
+	__u64 bar2_size;
+};
+
+/* Maps the buffer's first page at IOVA_BAR. */
+static int map_bar_slice(int iommufd, __u32 ioas_id, int dmabuf)
+{
+	struct iommu_ioas_map_file map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = ioas_id, .fd = dmabuf, .start = 0,
+		.length = PAGE, .iova = IOVA_BAR,
+	};
+
+	return ic(iommufd, IOMMU_IOAS_MAP_FILE, &map);
+}
+
+FIXTURE_SETUP(p2p)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach) };
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.length = PAGE, .iova = IOVA_RAM,
+	};
+	struct {
+		struct vfio_device_feature hdr;
+		struct vfio_device_feature_dma_buf get;
+		struct vfio_region_dma_range range;
+	} feature = {
+		.hdr = {
+			.argsz = sizeof(feature),
+			.flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_DMA_BUF,
+		},
+		.get = { .region_index = VFIO_PCI_BAR2_REGION_INDEX,
+			 .open_flags = O_CLOEXEC, .nr_ranges = 1 },
+		.range = { 0, PAGE },
+	};
+	char edu_bdf[256], ivshmem_bdf[256];
+	__u64 size, off;
+
+	self->edu = open_vfio("0x1234", "0x11e8", edu_bdf);
+	self->ivshmem = open_vfio("0x1af4", "0x1110", ivshmem_bdf);
+	if (self->edu < 0 || self->ivshmem < 0)
+		SKIP(return, "needs QEMU's edu and ivshmem-plain with intel-iommu");
+	self->iommufd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->iommufd);
+	bind.iommufd = self->iommufd;
+	ASSERT_EQ(0, ic(self->edu, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	ASSERT_EQ(0, ic(self->ivshmem, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	ASSERT_EQ(0, ic(self->iommufd, IOMMU_IOAS_ALLOC, &alloc));
+	self->ioas_id = alloc.out_ioas_id;
+	attach.pt_id = self->ioas_id;
+	ASSERT_EQ(0, ic(self->edu, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach));
+	SAY("edu %s and ivshmem %s are bound to vfio-pci and iommufd; edu is attached to IOAS %u\n",
+	    edu_bdf, ivshmem_bdf, self->ioas_id);
+
+	/* Memory for edu to read from, at IOVA_RAM. */
+	self->ram = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->ram);
+	map.ioas_id = self->ioas_id;
+	map.user_va = (uintptr_t)self->ram;
+	ASSERT_EQ(0, ic(self->iommufd, IOMMU_IOAS_MAP, &map));
+
+	self->edu_bar0 = map_region(self->edu, VFIO_PCI_BAR0_REGION_INDEX, &size, &off);
+	ASSERT_NE(NULL, self->edu_bar0);
+	self->bar2 = map_region(self->ivshmem, VFIO_PCI_BAR2_REGION_INDEX,
+				&self->bar2_size, &off);
+	ASSERT_NE(NULL, self->bar2);
+	set_command(self->edu, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 0);
+	set_command(self->ivshmem, PCI_COMMAND_MEMORY, 0);
+
+	self->dmabuf = ic(self->ivshmem, VFIO_DEVICE_FEATURE, &feature);
+	ASSERT_LE(0, self->dmabuf);
+	SAY("exported ivshmem BAR2 [0x0, 0x%lx) of 0x%llx bytes as dma-buf fd %d\n",
+	    PAGE, (unsigned long long)self->bar2_size, self->dmabuf);
+	ASSERT_EQ(0, map_bar_slice(self->iommufd, self->ioas_id, self->dmabuf));
+	SAY("IOMMU_IOAS_MAP_FILE: the BAR page is at IOVA 0x%lx (MMIO), RAM at IOVA 0x%lx\n",
+	    IOVA_BAR, IOVA_RAM);
+}
+
+FIXTURE_TEARDOWN(p2p)
+{
+	if (self->dmabuf > 0)
+		close(self->dmabuf);
+	if (self->iommufd > 0)
+		close(self->iommufd);
+	if (self->edu >= 0)
+		close(self->edu);
+	if (self->ivshmem >= 0)
+		close(self->ivshmem);
+}
+
+TEST_F(p2p, dma_revoke_and_map_again)
+{
+	struct iommu_ioas_unmap unmap = {
+		.size = sizeof(unmap), .ioas_id = self->ioas_id,
+		.iova = IOVA_BAR, .length = PAGE,
+	};
+	void *edu = self->edu_bar0;
+
+	/* Peer-to-peer: edu's DMA engine writes into ivshmem's BAR. */
+	memset(self->bar2, 0, XFER);
+	ASSERT_TRUE(copy_to_bar(edu, self->ram, 0x5a));
+	ASSERT_TRUE(all(self->bar2, 0x5a, XFER));
+	SAY("edu DMA wrote %d bytes of 0x5a to IOVA 0x%lx: ivshmem's BAR holds them\n"
+	    "  (peer-to-peer DMA through the IOMMU)\n", XFER, IOVA_BAR);
+
+	/* Memory disable on ivshmem: the mapping is revoked before it returns. */
+	set_command(self->ivshmem, 0, PCI_COMMAND_MEMORY);
+	set_command(self->ivshmem, PCI_COMMAND_MEMORY, 0);
+	SAY("memory disabled and enabled again on ivshmem: the mapping was revoked\n");
+	/* Nothing is remapped by itself: edu's DMA is blocked (DMAR fault). */
+	ASSERT_TRUE(copy_to_bar(edu, self->ram, 0x33));
+	ASSERT_TRUE(all(self->bar2, 0x5a, XFER));
+	SAY("edu DMA of 0x33 to IOVA 0x%lx was blocked by the IOMMU: the BAR still holds 0x5a\n",
+	    IOVA_BAR);
+	/* A new map of the revoked area's IOVA needs an unmap first. */
+	ASSERT_EQ(-EEXIST, map_bar_slice(self->iommufd, self->ioas_id, self->dmabuf));
+	ASSERT_EQ(0, ic(self->iommufd, IOMMU_IOAS_UNMAP, &unmap));
+	ASSERT_EQ(0, map_bar_slice(self->iommufd, self->ioas_id, self->dmabuf));
+	ASSERT_TRUE(copy_to_bar(edu, self->ram, 0x77));
+	ASSERT_TRUE(all(self->bar2, 0x77, XFER));
+	SAY("unmapped and mapped again: edu DMA of 0x77 reached the BAR again\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "-v")) {
+		narrate = true;
+		argv[1] = argv[0];
+		argc--;
+		argv++;
+	}
+	return test_harness_run(argc, argv);
+}
