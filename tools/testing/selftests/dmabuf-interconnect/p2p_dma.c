@@ -65,8 +65,12 @@ static bool write_str(const char *path, const char *val)
 	return ok;
 }
 
-/* Binds the device vendor:device to vfio-pci; opens its VFIO cdev. */
-static int open_vfio(const char *vendor, const char *device, char *bdf_out)
+/*
+ * Binds the device vendor:device to vfio-pci. Returns its VFIO cdev opened
+ * or, with @group set, stores its IOMMU group number there and returns 0.
+ */
+static int bind_vfio(const char *vendor, const char *device, char *bdf_out,
+		     int *group)
 {
 	char path[700], val[32], cdev[300] = "";
 	struct dirent *d;
@@ -99,6 +103,15 @@ static int open_vfio(const char *vendor, const char *device, char *bdf_out)
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf_out);
 	write_str(path, "vfio-pci");
 	write_str("/sys/bus/pci/drivers_probe", bdf_out);
+	if (group) {
+		char link[300] = "";
+
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf_out);
+		if (readlink(path, link, sizeof(link) - 1) < 0)
+			return -1;
+		*group = atoi(strrchr(link, '/') + 1);
+		return 0;
+	}
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", bdf_out);
 	dir = opendir(path);
 	if (!dir)
@@ -243,8 +256,8 @@ FIXTURE_SETUP(p2p)
 	char edu_bdf[256], ivshmem_bdf[256];
 	__u64 size, off;
 
-	self->edu = open_vfio("0x1234", "0x11e8", edu_bdf);
-	self->ivshmem = open_vfio("0x1af4", "0x1110", ivshmem_bdf);
+	self->edu = bind_vfio("0x1234", "0x11e8", edu_bdf, NULL);
+	self->ivshmem = bind_vfio("0x1af4", "0x1110", ivshmem_bdf, NULL);
 	if (self->edu < 0 || self->ivshmem < 0)
 		SKIP(return, "needs QEMU's edu and ivshmem-plain with intel-iommu");
 	self->iommufd = open("/dev/iommu", O_RDWR);
@@ -327,6 +340,98 @@ TEST_F(p2p, dma_revoke_and_map_again)
 	ASSERT_TRUE(copy_to_bar(edu, self->ram, 0x77));
 	ASSERT_TRUE(all(self->bar2, 0x77, XFER));
 	SAY("unmapped and mapped again: edu DMA of 0x77 reached the BAR again\n");
+}
+
+/* Opens the device @bdf of group @group through the type1 container. */
+static int type1_device(int container, int group_nr, const char *bdf)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	char path[64];
+	int group;
+
+	snprintf(path, sizeof(path), "/dev/vfio/%d", group_nr);
+	group = open(path, O_RDWR);
+	if (group < 0 || ic(group, VFIO_GROUP_GET_STATUS, &status) ||
+	    !(status.flags & VFIO_GROUP_FLAGS_VIABLE) ||
+	    ic(group, VFIO_GROUP_SET_CONTAINER, &container))
+		return -1;
+	/* The first group sets the IOMMU model; later ones may not. */
+	ic(container, VFIO_SET_IOMMU, (void *)VFIO_TYPE1v2_IOMMU);
+	return ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+}
+
+static int type1_map(int container, void *vaddr, __u64 iova, __u64 size)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)vaddr, .iova = iova, .size = size,
+	};
+
+	return ic(container, VFIO_IOMMU_MAP_DMA, &map);
+}
+
+/*
+ * No regression for today's VMMs: legacy VFIO type1 maps the mmapped BAR
+ * and edu's DMA reaches it, also while a dma-buf of the same BAR exists.
+ */
+TEST(legacy_type1_p2p)
+{
+	char edu_bdf[256], ivshmem_bdf[256];
+	int edu_group, ivshmem_group, container, edu, ivshmem, dmabuf;
+	void *ram, *bar0, *bar2;
+	__u64 size, off;
+	struct {
+		struct vfio_device_feature hdr;
+		struct vfio_device_feature_dma_buf get;
+		struct vfio_region_dma_range range;
+	} feature = {
+		.hdr = {
+			.argsz = sizeof(feature),
+			.flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_DMA_BUF,
+		},
+		.get = { .region_index = VFIO_PCI_BAR2_REGION_INDEX,
+			 .open_flags = O_CLOEXEC, .nr_ranges = 1 },
+		.range = { 0, PAGE },
+	};
+
+	if (bind_vfio("0x1234", "0x11e8", edu_bdf, &edu_group) ||
+	    bind_vfio("0x1af4", "0x1110", ivshmem_bdf, &ivshmem_group))
+		SKIP(return, "needs QEMU's edu and ivshmem-plain with intel-iommu");
+	container = open("/dev/vfio/vfio", O_RDWR);
+	ASSERT_LE(0, container);
+	ASSERT_EQ(VFIO_API_VERSION, ioctl(container, VFIO_GET_API_VERSION));
+	edu = type1_device(container, edu_group, edu_bdf);
+	ASSERT_LE(0, edu);
+	ivshmem = type1_device(container, ivshmem_group, ivshmem_bdf);
+	ASSERT_LE(0, ivshmem);
+
+	ram = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ram);
+	bar0 = map_region(edu, VFIO_PCI_BAR0_REGION_INDEX, &size, &off);
+	ASSERT_NE(NULL, bar0);
+	bar2 = map_region(ivshmem, VFIO_PCI_BAR2_REGION_INDEX, &size, &off);
+	ASSERT_NE(NULL, bar2);
+	set_command(edu, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 0);
+	set_command(ivshmem, PCI_COMMAND_MEMORY, 0);
+	ASSERT_EQ(0, type1_map(container, ram, IOVA_RAM, PAGE));
+	ASSERT_EQ(0, type1_map(container, bar2, IOVA_BAR, PAGE));
+
+	memset(bar2, 0, XFER);
+	ASSERT_TRUE(copy_to_bar(bar0, ram, 0x42));
+	ASSERT_TRUE(all(bar2, 0x42, XFER));
+	/* A dma-buf of the same BAR changes nothing for type1. */
+	dmabuf = ic(ivshmem, VFIO_DEVICE_FEATURE, &feature);
+	ASSERT_LE(0, dmabuf);
+	ASSERT_TRUE(copy_to_bar(bar0, ram, 0x24));
+	ASSERT_TRUE(all(bar2, 0x24, XFER));
+	SAY("legacy VFIO type1: edu DMA reached ivshmem's mmapped BAR,\n"
+	    "  with and without a dma-buf of it\n");
+	close(dmabuf);
+	close(edu);
+	close(ivshmem);
+	close(container);
 }
 
 int main(int argc, char **argv)
