@@ -45,6 +45,11 @@ qemu_args=(
 	-device edu
 	-object "memory-backend-file,id=ivshmem,share=on,mem-path=$ivshmem,size=4M"
 	-device ivshmem-plain,memdev=ivshmem
+	# A PCIe device with FLR and power management, behind its own root
+	# port (so a bus reset reaches it alone): the VFIO revoke tests reset
+	# it and put it in D3. No guest driver claims it.
+	-device pcie-root-port,id=rp1,chassis=1
+	-device virtio-rng-pci,bus=rp1,disable-legacy=on
 	-kernel "$kernel" -initrd "$initrd"
 	-append "$cmdline"
 	-display none -monitor none -nic none -no-reboot

@@ -8,7 +8,8 @@
  * Every buffer is revocable and follows the BAR: it is revoked whenever the
  * BAR's MMIO stops being usable, at the same places where VFIO zaps the
  * BAR's user mappings (memory disable, FLR, D3, resets, low power), under
- * memory_lock held for write, and usable again when memory is enabled. The
+ * memory_lock held for write, and usable again when such an operation, or
+ * a later PCI_COMMAND write, leaves memory enabled. The
  * revoke returns after every importer has stopped; nothing is remapped by
  * itself. Closing the device revokes its buffers for good; they may outlive
  * it and then only report that they are revoked.
@@ -67,6 +68,18 @@ void vfio_pci_dma_buf_revoke(struct vfio_pci_core_device *vdev, bool revoked)
 		else
 			WARN_ON(dma_buf_ic_export_unrevoke(buf->export));
 	}
+}
+
+/**
+ * vfio_pci_dma_buf_restore() - Allow mapping again if the BARs are usable
+ * @vdev: the device, with memory_lock held for write, after an operation
+ *	that may have left memory enabled (a config write, a reset, a power
+ *	state change). Nothing is mapped again: importers map when asked to.
+ */
+void vfio_pci_dma_buf_restore(struct vfio_pci_core_device *vdev)
+{
+	if (__vfio_pci_memory_enabled(vdev) && !vdev->pm_runtime_engaged)
+		vfio_pci_dma_buf_revoke(vdev, false);
 }
 
 /**

@@ -60,8 +60,9 @@ static bool write_str(const char *path, const char *val)
 	return ok;
 }
 
-/* Finds ivshmem, binds it to vfio-pci, returns its VFIO cdev path. */
-static bool ivshmem_vfio_cdev(char *cdev, size_t len)
+/* Finds a vendor:device, binds it to vfio-pci, returns its VFIO cdev path. */
+static bool vfio_cdev(const char *vendor, const char *device, char *cdev,
+		      size_t len)
 {
 	char path[600], val[64], bdf[256] = "";
 	struct dirent *d;
@@ -72,10 +73,10 @@ static bool ivshmem_vfio_cdev(char *cdev, size_t len)
 		return false;
 	while ((d = readdir(dir))) {
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", d->d_name);
-		if (!read_line(path, val, sizeof(val)) || strcmp(val, IVSHMEM_VENDOR))
+		if (!read_line(path, val, sizeof(val)) || strcmp(val, vendor))
 			continue;
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", d->d_name);
-		if (read_line(path, val, sizeof(val)) && !strcmp(val, IVSHMEM_DEVICE)) {
+		if (read_line(path, val, sizeof(val)) && !strcmp(val, device)) {
 			snprintf(bdf, sizeof(bdf), "%s", d->d_name);
 			break;
 		}
@@ -166,7 +167,7 @@ FIXTURE_SETUP(vfio)
 	self->ic_dev = open("/dev/dmabuf_ic_test", O_RDWR);
 	if (self->ic_dev < 0)
 		SKIP(return, "no /dev/dmabuf_ic_test");
-	if (!ivshmem_vfio_cdev(cdev, sizeof(cdev)))
+	if (!vfio_cdev(IVSHMEM_VENDOR, IVSHMEM_DEVICE, cdev, sizeof(cdev)))
 		SKIP(return, "no ivshmem bound to vfio-pci with a VFIO cdev");
 	self->device = open(cdev, O_RDWR);
 	ASSERT_LE(0, self->device);
@@ -268,33 +269,7 @@ TEST_F(vfio, memory_disable_revokes)
 	close(fd);
 }
 
-/* A device reset revokes, if the device can be reset. */
-TEST_F(vfio, reset_revokes)
-{
-	struct vfio_region_dma_range whole = { 0, self->bar2_size };
-	struct dmabuf_ic_test_map m;
-	int fd, id, rc;
-
-	set_memory(self->device, self->config_offset, true);
-	fd = get_dma_buf(self->device, VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC,
-			 &whole, 1);
-	ASSERT_LE(0, fd);
-	id = attach(self->ic_dev, fd, DMABUF_IC_TEST_ATTACH_INVALIDATE);
-	ASSERT_LT(0, id);
-	ASSERT_EQ(0, map(self->ic_dev, id, &m));
-	rc = ic(self->device, VFIO_DEVICE_RESET, NULL);
-	if (rc) {
-		close(fd);
-		SKIP(return, "VFIO_DEVICE_RESET: %s", strerror(-rc));
-	}
-	ASSERT_EQ(1, status(self->ic_dev, id).invalidations);
-	ASSERT_EQ(0, status(self->ic_dev, id).mapped);
-	set_memory(self->device, self->config_offset, true);
-	ASSERT_EQ(0, map(self->ic_dev, id, &m));
-	close(fd);
-}
-
-/* Entering low power revokes; memory must be enabled again after exit. */
+/* Entering low power revokes; leaving it allows mapping again. */
 TEST_F(vfio, low_power_revokes)
 {
 	struct vfio_region_dma_range whole = { 0, self->bar2_size };
@@ -316,8 +291,8 @@ TEST_F(vfio, low_power_revokes)
 	ASSERT_EQ(-ENODEV, map(self->ic_dev, id, &m));
 	pm.flags = VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_LOW_POWER_EXIT;
 	ASSERT_EQ(0, ic(self->device, VFIO_DEVICE_FEATURE, &pm));
-	ASSERT_EQ(-ENODEV, map(self->ic_dev, id, &m));
-	set_memory(self->device, self->config_offset, true);
+	/* Memory is still enabled: usable again, but nothing was remapped. */
+	ASSERT_EQ(0, status(self->ic_dev, id).mapped);
 	ASSERT_EQ(0, map(self->ic_dev, id, &m));
 	close(fd);
 }
@@ -430,6 +405,142 @@ TEST_F(vfio, bad_input)
 	r.offset = dup(0);
 	close(r.offset);
 	ASSERT_EQ(free_fd, r.offset);
+}
+
+/*
+ * A PCIe device with FLR and power management (QEMU's virtio-rng-pci behind
+ * a root port): its 16 KiB memory BAR4 is revoked by FLR through
+ * VFIO_DEVICE_RESET or through the PCIe capability, and by D3hot.
+ */
+#define VIRTIO_VENDOR "0x1af4"
+#define VIRTIO_RNG_DEVICE "0x1044"
+#define VIRTIO_BAR VFIO_PCI_BAR4_REGION_INDEX
+
+FIXTURE(pcie)
+{
+	int device, iommufd, ic_dev, fd, id;
+	__u64 config_offset;
+};
+
+FIXTURE_SETUP(pcie)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	struct vfio_region_info info = { .argsz = sizeof(info) };
+	struct vfio_region_dma_range whole = { 0, 4 * PAGE };
+	struct dmabuf_ic_test_map m;
+	char cdev[300] = "";
+
+	self->device = -1;
+	self->iommufd = -1;
+	self->ic_dev = open("/dev/dmabuf_ic_test", O_RDWR);
+	if (self->ic_dev < 0)
+		SKIP(return, "no /dev/dmabuf_ic_test");
+	if (!vfio_cdev(VIRTIO_VENDOR, VIRTIO_RNG_DEVICE, cdev, sizeof(cdev)))
+		SKIP(return, "no virtio-rng-pci behind a PCIe root port");
+	self->device = open(cdev, O_RDWR);
+	ASSERT_LE(0, self->device);
+	self->iommufd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->iommufd);
+	bind.iommufd = self->iommufd;
+	ASSERT_EQ(0, ic(self->device, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	info.index = VFIO_PCI_CONFIG_REGION_INDEX;
+	ASSERT_EQ(0, ic(self->device, VFIO_DEVICE_GET_REGION_INFO, &info));
+	self->config_offset = info.offset;
+
+	/* A mapped importer of the whole BAR. */
+	set_memory(self->device, self->config_offset, true);
+	self->fd = get_dma_buf(self->device, VIRTIO_BAR, 0, O_CLOEXEC, &whole, 1);
+	ASSERT_LE(0, self->fd);
+	self->id = attach(self->ic_dev, self->fd, DMABUF_IC_TEST_ATTACH_INVALIDATE);
+	ASSERT_LT(0, self->id);
+	ASSERT_EQ(0, map(self->ic_dev, self->id, &m));
+	ASSERT_EQ(4 * PAGE, m.length);
+}
+
+FIXTURE_TEARDOWN(pcie)
+{
+	if (self->ic_dev < 0)
+		return;
+	if (self->device >= 0)
+		close(self->device);
+	if (self->iommufd >= 0)
+		close(self->iommufd);
+	close(self->ic_dev);
+}
+
+/* Offset of the capability @id in config space, or 0. */
+static __u8 find_cap(int device, __u64 config, __u8 id)
+{
+	__u8 pos = 0, cap[2];
+
+	if (pread(device, &pos, 1, config + PCI_CAPABILITY_LIST) != 1)
+		return 0;
+	for (int n = 0; pos && n < 48; n++) {
+		if (pread(device, cap, 2, config + pos) != 2)
+			return 0;
+		if (cap[0] == id)
+			return pos;
+		pos = cap[1];
+	}
+	return 0;
+}
+
+/*
+ * Invalidated once, and not remapped; usable again since the reset left
+ * memory enabled (the reset restores the command register).
+ */
+static void expect_revoked_then_usable(struct __test_metadata *_metadata,
+				       int ic_dev, __u32 id)
+{
+	struct dmabuf_ic_test_map m;
+
+	ASSERT_EQ(1, status(ic_dev, id).invalidations);
+	ASSERT_EQ(0, status(ic_dev, id).mapped);
+	ASSERT_EQ(0, map(ic_dev, id, &m));
+}
+
+TEST_F(pcie, device_reset_revokes)
+{
+	ASSERT_EQ(0, ic(self->device, VFIO_DEVICE_RESET, NULL));
+	expect_revoked_then_usable(_metadata, self->ic_dev, self->id);
+	close(self->fd);
+}
+
+TEST_F(pcie, flr_through_config_revokes)
+{
+	__u8 exp = find_cap(self->device, self->config_offset, PCI_CAP_ID_EXP);
+	__u16 devctl;
+
+	ASSERT_NE(0, exp);
+	ASSERT_EQ(2, pread(self->device, &devctl, 2,
+			   self->config_offset + exp + PCI_EXP_DEVCTL));
+	devctl |= PCI_EXP_DEVCTL_BCR_FLR;
+	ASSERT_EQ(2, pwrite(self->device, &devctl, 2,
+			    self->config_offset + exp + PCI_EXP_DEVCTL));
+	expect_revoked_then_usable(_metadata, self->ic_dev, self->id);
+	close(self->fd);
+}
+
+TEST_F(pcie, d3hot_revokes)
+{
+	__u8 pm = find_cap(self->device, self->config_offset, PCI_CAP_ID_PM);
+	struct dmabuf_ic_test_map m;
+	__u16 pmcsr;
+
+	ASSERT_NE(0, pm);
+	ASSERT_EQ(2, pread(self->device, &pmcsr, 2,
+			   self->config_offset + pm + PCI_PM_CTRL));
+	pmcsr = (pmcsr & ~PCI_PM_CTRL_STATE_MASK) | 3;
+	ASSERT_EQ(2, pwrite(self->device, &pmcsr, 2,
+			    self->config_offset + pm + PCI_PM_CTRL));
+	ASSERT_EQ(1, status(self->ic_dev, self->id).invalidations);
+	ASSERT_EQ(-ENODEV, map(self->ic_dev, self->id, &m));
+	/* Back in D0 with memory enabled: usable, not remapped. */
+	pmcsr &= ~PCI_PM_CTRL_STATE_MASK;
+	ASSERT_EQ(2, pwrite(self->device, &pmcsr, 2,
+			    self->config_offset + pm + PCI_PM_CTRL));
+	expect_revoked_then_usable(_metadata, self->ic_dev, self->id);
+	close(self->fd);
 }
 
 TEST_HARNESS_MAIN
