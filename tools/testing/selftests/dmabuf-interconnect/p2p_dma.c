@@ -28,8 +28,8 @@
 #include <unistd.h>
 
 #include "../kselftest_harness.h"
+#include "vfio_utils.h"
 
-#define PAGE 4096UL
 /* edu: DMA registers and its internal buffer; 28-bit DMA mask. */
 #define EDU_DMA_SRC 0x80
 #define EDU_DMA_DST 0x88
@@ -46,83 +46,6 @@
 static bool narrate;
 #define SAY(...) do { if (narrate) printf(__VA_ARGS__); } while (0)
 
-static int ic(int fd, unsigned long cmd, void *arg)
-{
-	int ret = ioctl(fd, cmd, arg);
-
-	return ret < 0 ? -errno : ret;
-}
-
-static bool write_str(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	bool ok;
-
-	if (fd < 0)
-		return false;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok;
-}
-
-/*
- * Binds the device vendor:device to vfio-pci. Returns its VFIO cdev opened
- * or, with @group set, stores its IOMMU group number there and returns 0.
- */
-static int bind_vfio(const char *vendor, const char *device, char *bdf_out,
-		     int *group)
-{
-	char path[700], val[32], cdev[300] = "";
-	struct dirent *d;
-	DIR *dir = opendir("/sys/bus/pci/devices");
-
-	if (!dir)
-		return -1;
-	bdf_out[0] = 0;
-	while ((d = readdir(dir))) {
-		FILE *f;
-		bool match = true;
-
-		for (int i = 0; i < 2 && match; i++) {
-			snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s",
-				 d->d_name, i ? "device" : "vendor");
-			f = fopen(path, "r");
-			match = f && fgets(val, sizeof(val), f) &&
-				!strncmp(val, i ? device : vendor, 6);
-			if (f)
-				fclose(f);
-		}
-		if (match) {
-			snprintf(bdf_out, 256, "%s", d->d_name);
-			break;
-		}
-	}
-	closedir(dir);
-	if (!bdf_out[0])
-		return -1;
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf_out);
-	write_str(path, "vfio-pci");
-	write_str("/sys/bus/pci/drivers_probe", bdf_out);
-	if (group) {
-		char link[300] = "";
-
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf_out);
-		if (readlink(path, link, sizeof(link) - 1) < 0)
-			return -1;
-		*group = atoi(strrchr(link, '/') + 1);
-		return 0;
-	}
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", bdf_out);
-	dir = opendir(path);
-	if (!dir)
-		return -1;
-	while ((d = readdir(dir)))
-		if (!strncmp(d->d_name, "vfio", 4))
-			snprintf(cdev, sizeof(cdev), "/dev/vfio/devices/%s", d->d_name);
-	closedir(dir);
-	return cdev[0] ? open(cdev, O_RDWR) : -1;
-}
-
 static void *map_region(int device, __u32 index, __u64 *size, __u64 *offset)
 {
 	struct vfio_region_info info = { .argsz = sizeof(info), .index = index };
@@ -137,27 +60,6 @@ static void *map_region(int device, __u32 index, __u64 *size, __u64 *offset)
 	p = mmap(NULL, info.size, PROT_READ | PROT_WRITE, MAP_SHARED, device,
 		 info.offset);
 	return p == MAP_FAILED ? NULL : p;
-}
-
-static __u64 config_offset(int device)
-{
-	struct vfio_region_info info = {
-		.argsz = sizeof(info), .index = VFIO_PCI_CONFIG_REGION_INDEX,
-	};
-
-	return ic(device, VFIO_DEVICE_GET_REGION_INFO, &info) ? 0 : info.offset;
-}
-
-static void set_command(int device, __u16 set, __u16 clear)
-{
-	__u64 off = config_offset(device) + PCI_COMMAND;
-	__u16 cmd = 0;
-
-	if (pread(device, &cmd, 2, off) != 2)
-		abort();
-	cmd = (cmd | set) & ~clear;
-	if (pwrite(device, &cmd, 2, off) != 2)
-		abort();
 }
 
 /* MMIO accessors: the compiler must neither drop nor merge them. */
@@ -240,24 +142,12 @@ FIXTURE_SETUP(p2p)
 			 IOMMU_IOAS_MAP_WRITEABLE,
 		.length = PAGE, .iova = IOVA_RAM,
 	};
-	struct {
-		struct vfio_device_feature hdr;
-		struct vfio_device_feature_dma_buf get;
-		struct vfio_region_dma_range range;
-	} feature = {
-		.hdr = {
-			.argsz = sizeof(feature),
-			.flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_DMA_BUF,
-		},
-		.get = { .region_index = VFIO_PCI_BAR2_REGION_INDEX,
-			 .open_flags = O_CLOEXEC, .nr_ranges = 1 },
-		.range = { 0, PAGE },
-	};
+	struct vfio_region_dma_range first_page = { 0, PAGE };
 	char edu_bdf[256], ivshmem_bdf[256];
 	__u64 size, off;
 
-	self->edu = bind_vfio("0x1234", "0x11e8", edu_bdf, NULL);
-	self->ivshmem = bind_vfio("0x1af4", "0x1110", ivshmem_bdf, NULL);
+	self->edu = vfio_bind("0x1234", "0x11e8", edu_bdf, NULL);
+	self->ivshmem = vfio_bind("0x1af4", "0x1110", ivshmem_bdf, NULL);
 	if (self->edu < 0 || self->ivshmem < 0)
 		SKIP(return, "needs QEMU's edu and ivshmem-plain with intel-iommu");
 	self->iommufd = open("/dev/iommu", O_RDWR);
@@ -288,7 +178,8 @@ FIXTURE_SETUP(p2p)
 	set_command(self->edu, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 0);
 	set_command(self->ivshmem, PCI_COMMAND_MEMORY, 0);
 
-	self->dmabuf = ic(self->ivshmem, VFIO_DEVICE_FEATURE, &feature);
+	self->dmabuf = get_dma_buf(self->ivshmem, VFIO_PCI_BAR2_REGION_INDEX, 0,
+				   O_CLOEXEC, &first_page, 1);
 	ASSERT_LE(0, self->dmabuf);
 	SAY("exported ivshmem BAR2 [0x0, 0x%lx) of 0x%llx bytes as dma-buf fd %d\n",
 	    PAGE, (unsigned long long)self->bar2_size, self->dmabuf);
@@ -381,22 +272,10 @@ TEST(legacy_type1_p2p)
 	int edu_group, ivshmem_group, container, edu, ivshmem, dmabuf;
 	void *ram, *bar0, *bar2;
 	__u64 size, off;
-	struct {
-		struct vfio_device_feature hdr;
-		struct vfio_device_feature_dma_buf get;
-		struct vfio_region_dma_range range;
-	} feature = {
-		.hdr = {
-			.argsz = sizeof(feature),
-			.flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_DMA_BUF,
-		},
-		.get = { .region_index = VFIO_PCI_BAR2_REGION_INDEX,
-			 .open_flags = O_CLOEXEC, .nr_ranges = 1 },
-		.range = { 0, PAGE },
-	};
+	struct vfio_region_dma_range first_page = { 0, PAGE };
 
-	if (bind_vfio("0x1234", "0x11e8", edu_bdf, &edu_group) ||
-	    bind_vfio("0x1af4", "0x1110", ivshmem_bdf, &ivshmem_group))
+	if (vfio_bind("0x1234", "0x11e8", edu_bdf, &edu_group) ||
+	    vfio_bind("0x1af4", "0x1110", ivshmem_bdf, &ivshmem_group))
 		SKIP(return, "needs QEMU's edu and ivshmem-plain with intel-iommu");
 	container = open("/dev/vfio/vfio", O_RDWR);
 	ASSERT_LE(0, container);
@@ -422,7 +301,8 @@ TEST(legacy_type1_p2p)
 	ASSERT_TRUE(copy_to_bar(bar0, ram, 0x42));
 	ASSERT_TRUE(all(bar2, 0x42, XFER));
 	/* A dma-buf of the same BAR changes nothing for type1. */
-	dmabuf = ic(ivshmem, VFIO_DEVICE_FEATURE, &feature);
+	dmabuf = get_dma_buf(ivshmem, VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC,
+			     &first_page, 1);
 	ASSERT_LE(0, dmabuf);
 	ASSERT_TRUE(copy_to_bar(bar0, ram, 0x24));
 	ASSERT_TRUE(all(bar2, 0x24, XFER));

@@ -6,122 +6,16 @@
  * module (CONFIG_DMABUF_INTERCONNECT_TEST), which counts invalidations.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <linux/iommufd.h>
-#include <linux/pci_regs.h>
-#include <linux/vfio.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 
 #include "../kselftest_harness.h"
 #include "../../../../drivers/dma-buf/dmabuf-ic-test.h"
+#include "vfio_utils.h"
 
-#define PAGE 4096UL
 #define IVSHMEM_VENDOR "0x1af4"
 #define IVSHMEM_DEVICE "0x1110"
-
-static int ic(int fd, unsigned long cmd, void *arg)
-{
-	int ret = ioctl(fd, cmd, arg);
-
-	return ret < 0 ? -errno : ret;
-}
-
-static bool read_line(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-	bool ok;
-
-	if (!f)
-		return false;
-	ok = fgets(buf, len, f) != NULL;
-	fclose(f);
-	buf[strcspn(buf, "\n")] = 0;
-	return ok;
-}
-
-static bool write_str(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	bool ok;
-
-	if (fd < 0)
-		return false;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok;
-}
-
-/* Finds a vendor:device, binds it to vfio-pci, returns its VFIO cdev path. */
-static bool vfio_cdev(const char *vendor, const char *device, char *cdev,
-		      size_t len)
-{
-	char path[600], val[64], bdf[256] = "";
-	struct dirent *d;
-	DIR *dir;
-
-	dir = opendir("/sys/bus/pci/devices");
-	if (!dir)
-		return false;
-	while ((d = readdir(dir))) {
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", d->d_name);
-		if (!read_line(path, val, sizeof(val)) || strcmp(val, vendor))
-			continue;
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", d->d_name);
-		if (read_line(path, val, sizeof(val)) && !strcmp(val, device)) {
-			snprintf(bdf, sizeof(bdf), "%s", d->d_name);
-			break;
-		}
-	}
-	closedir(dir);
-	if (!bdf[0])
-		return false;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
-	write_str(path, "vfio-pci");
-	write_str("/sys/bus/pci/drivers_probe", bdf);
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
-	dir = opendir(path);
-	if (!dir)
-		return false;
-	while ((d = readdir(dir)))
-		if (!strncmp(d->d_name, "vfio", 4))
-			snprintf(cdev, len, "/dev/vfio/devices/%s", d->d_name);
-	closedir(dir);
-	return cdev[0];
-}
-
-struct feature_dma_buf {
-	struct vfio_device_feature hdr;
-	struct vfio_device_feature_dma_buf get;
-	struct vfio_region_dma_range ranges[2];
-};
-
-/* Returns the dma-buf fd or -errno. */
-static int get_dma_buf(int device, __u32 region, __u32 flags, __u32 open_flags,
-		       const struct vfio_region_dma_range *ranges, __u32 nr)
-{
-	struct feature_dma_buf f = {
-		.hdr = {
-			.argsz = sizeof(f),
-			.flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_DMA_BUF,
-		},
-		.get = { .region_index = region, .open_flags = open_flags,
-			 .flags = flags, .nr_ranges = nr },
-	};
-
-	memcpy(f.ranges, ranges, (nr > 2 ? 2 : nr) * sizeof(*ranges));
-	return ic(device, VFIO_DEVICE_FEATURE, &f);
-}
 
 static int attach(int ic_dev, int fd, __u32 flags)
 {
@@ -160,17 +54,16 @@ FIXTURE_SETUP(vfio)
 {
 	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
 	struct vfio_region_info info = { .argsz = sizeof(info) };
-	char cdev[300] = "";
+	char bdf[256];
 
 	self->device = -1;
 	self->iommufd = -1;
 	self->ic_dev = open("/dev/dmabuf_ic_test", O_RDWR);
 	if (self->ic_dev < 0)
 		SKIP(return, "no /dev/dmabuf_ic_test");
-	if (!vfio_cdev(IVSHMEM_VENDOR, IVSHMEM_DEVICE, cdev, sizeof(cdev)))
+	self->device = vfio_bind(IVSHMEM_VENDOR, IVSHMEM_DEVICE, bdf, NULL);
+	if (self->device < 0)
 		SKIP(return, "no ivshmem bound to vfio-pci with a VFIO cdev");
-	self->device = open(cdev, O_RDWR);
-	ASSERT_LE(0, self->device);
 	self->iommufd = open("/dev/iommu", O_RDWR);
 	ASSERT_LE(0, self->iommufd);
 	bind.iommufd = self->iommufd;
@@ -194,17 +87,6 @@ FIXTURE_TEARDOWN(vfio)
 	if (self->iommufd >= 0)
 		close(self->iommufd);
 	close(self->ic_dev);
-}
-
-static void set_memory(int device, __u64 config, bool on)
-{
-	__u16 cmd = 0;
-
-	if (pread(device, &cmd, 2, config + PCI_COMMAND) != 2)
-		abort();
-	cmd = on ? cmd | PCI_COMMAND_MEMORY : cmd & ~PCI_COMMAND_MEMORY;
-	if (pwrite(device, &cmd, 2, config + PCI_COMMAND) != 2)
-		abort();
 }
 
 TEST_F(vfio, probe)
@@ -232,7 +114,7 @@ TEST_F(vfio, memory_disable_revokes)
 	struct dmabuf_ic_test_map m;
 	int fd, id;
 
-	set_memory(self->device, self->config_offset, true);
+	set_command(self->device, PCI_COMMAND_MEMORY, 0);
 	fd = get_dma_buf(self->device, VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC,
 			 &whole, 1);
 	ASSERT_LE(0, fd);
@@ -245,18 +127,18 @@ TEST_F(vfio, memory_disable_revokes)
 	ASSERT_EQ(1, m.nr_segments);
 	ASSERT_EQ(self->bar2_size, m.length);
 
-	set_memory(self->device, self->config_offset, false);
+	set_command(self->device, 0, PCI_COMMAND_MEMORY);
 	ASSERT_EQ(1, status(self->ic_dev, id).invalidations);
 	ASSERT_EQ(0, status(self->ic_dev, id).mapped);
 	ASSERT_EQ(-ENODEV, map(self->ic_dev, id, &m));
 
-	set_memory(self->device, self->config_offset, true);
+	set_command(self->device, PCI_COMMAND_MEMORY, 0);
 	ASSERT_EQ(0, status(self->ic_dev, id).mapped);
 	ASSERT_EQ(0, map(self->ic_dev, id, &m));
 	ASSERT_EQ(1, status(self->ic_dev, id).invalidations);
 
 	/* Exported while memory is disabled: revoked from the start. */
-	set_memory(self->device, self->config_offset, false);
+	set_command(self->device, 0, PCI_COMMAND_MEMORY);
 	close(fd);
 	fd = get_dma_buf(self->device, VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC,
 			 &whole, 1);
@@ -264,7 +146,7 @@ TEST_F(vfio, memory_disable_revokes)
 	id = attach(self->ic_dev, fd, DMABUF_IC_TEST_ATTACH_INVALIDATE);
 	ASSERT_LT(0, id);
 	ASSERT_EQ(-ENODEV, map(self->ic_dev, id, &m));
-	set_memory(self->device, self->config_offset, true);
+	set_command(self->device, PCI_COMMAND_MEMORY, 0);
 	ASSERT_EQ(0, map(self->ic_dev, id, &m));
 	close(fd);
 }
@@ -277,7 +159,7 @@ TEST_F(vfio, low_power_revokes)
 	struct dmabuf_ic_test_map m;
 	int fd, id;
 
-	set_memory(self->device, self->config_offset, true);
+	set_command(self->device, PCI_COMMAND_MEMORY, 0);
 	fd = get_dma_buf(self->device, VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC,
 			 &whole, 1);
 	ASSERT_LE(0, fd);
@@ -306,7 +188,7 @@ TEST_F(vfio, close_device_revokes_for_good)
 	struct dmabuf_ic_test_map m;
 	int fd, id;
 
-	set_memory(self->device, self->config_offset, true);
+	set_command(self->device, PCI_COMMAND_MEMORY, 0);
 	fd = get_dma_buf(self->device, VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC,
 			 ranges, 2);
 	ASSERT_LE(0, fd);
@@ -339,7 +221,7 @@ TEST_F(vfio, iommufd_import)
 	__u64 iova;
 	int fd;
 
-	set_memory(self->device, self->config_offset, true);
+	set_command(self->device, PCI_COMMAND_MEMORY, 0);
 	fd = get_dma_buf(self->device, VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC,
 			 &whole, 1);
 	ASSERT_LE(0, fd);
@@ -348,10 +230,10 @@ TEST_F(vfio, iommufd_import)
 	map_file.fd = fd;
 	ASSERT_EQ(0, ic(self->iommufd, IOMMU_IOAS_MAP_FILE, &map_file));
 	iova = map_file.iova;
-	set_memory(self->device, self->config_offset, false);
+	set_command(self->device, 0, PCI_COMMAND_MEMORY);
 	map_file.iova = 0;
 	ASSERT_EQ(-ENODEV, ic(self->iommufd, IOMMU_IOAS_MAP_FILE, &map_file));
-	set_memory(self->device, self->config_offset, true);
+	set_command(self->device, PCI_COMMAND_MEMORY, 0);
 	unmap.ioas_id = alloc.out_ioas_id;
 	unmap.iova = iova;
 	unmap.length = PAGE;
@@ -428,17 +310,16 @@ FIXTURE_SETUP(pcie)
 	struct vfio_region_info info = { .argsz = sizeof(info) };
 	struct vfio_region_dma_range whole = { 0, 4 * PAGE };
 	struct dmabuf_ic_test_map m;
-	char cdev[300] = "";
+	char bdf[256];
 
 	self->device = -1;
 	self->iommufd = -1;
 	self->ic_dev = open("/dev/dmabuf_ic_test", O_RDWR);
 	if (self->ic_dev < 0)
 		SKIP(return, "no /dev/dmabuf_ic_test");
-	if (!vfio_cdev(VIRTIO_VENDOR, VIRTIO_RNG_DEVICE, cdev, sizeof(cdev)))
+	self->device = vfio_bind(VIRTIO_VENDOR, VIRTIO_RNG_DEVICE, bdf, NULL);
+	if (self->device < 0)
 		SKIP(return, "no virtio-rng-pci behind a PCIe root port");
-	self->device = open(cdev, O_RDWR);
-	ASSERT_LE(0, self->device);
 	self->iommufd = open("/dev/iommu", O_RDWR);
 	ASSERT_LE(0, self->iommufd);
 	bind.iommufd = self->iommufd;
@@ -448,7 +329,7 @@ FIXTURE_SETUP(pcie)
 	self->config_offset = info.offset;
 
 	/* A mapped importer of the whole BAR. */
-	set_memory(self->device, self->config_offset, true);
+	set_command(self->device, PCI_COMMAND_MEMORY, 0);
 	self->fd = get_dma_buf(self->device, VIRTIO_BAR, 0, O_CLOEXEC, &whole, 1);
 	ASSERT_LE(0, self->fd);
 	self->id = attach(self->ic_dev, self->fd, DMABUF_IC_TEST_ATTACH_INVALIDATE);

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Helpers shared by the VFIO selftests of the dma-buf interconnect: find a
+ * PCI device, bind it to vfio-pci, open it, and ask it for a dma-buf.
+ */
+#ifndef __DMABUF_IC_VFIO_UTILS_H
+#define __DMABUF_IC_VFIO_UTILS_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/pci_regs.h>
+#include <linux/vfio.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#define PAGE 4096UL
+
+/* Returns the ioctl's result, or -errno. */
+static inline int ic(int fd, unsigned long cmd, void *arg)
+{
+	int ret = ioctl(fd, cmd, arg);
+
+	return ret < 0 ? -errno : ret;
+}
+
+static inline bool read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fgets(buf, len, f) != NULL;
+	fclose(f);
+	buf[strcspn(buf, "\n")] = 0;
+	return ok;
+}
+
+static inline bool write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok;
+}
+
+/*
+ * Finds the device @vendor:@device (as sysfs spells them, "0x1af4"), binds
+ * it to vfio-pci and stores its address in @bdf (256 bytes). Returns its
+ * VFIO cdev opened, or -1. With @group, stores its IOMMU group number
+ * there instead and returns 0, for the legacy group interface.
+ */
+static inline int vfio_bind(const char *vendor, const char *device, char *bdf,
+			    int *group)
+{
+	char path[700], val[64], cdev[300] = "";
+	struct dirent *d;
+	DIR *dir;
+
+	bdf[0] = 0;
+	dir = opendir("/sys/bus/pci/devices");
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir))) {
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", d->d_name);
+		if (!read_line(path, val, sizeof(val)) || strcmp(val, vendor))
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", d->d_name);
+		if (read_line(path, val, sizeof(val)) && !strcmp(val, device)) {
+			snprintf(bdf, 256, "%s", d->d_name);
+			break;
+		}
+	}
+	closedir(dir);
+	if (!bdf[0])
+		return -1;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
+	write_str(path, "vfio-pci");
+	write_str("/sys/bus/pci/drivers_probe", bdf);
+	if (group) {
+		char link[300] = "";
+
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
+		if (readlink(path, link, sizeof(link) - 1) < 0)
+			return -1;
+		*group = atoi(strrchr(link, '/') + 1);
+		return 0;
+	}
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
+	dir = opendir(path);
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir)))
+		if (!strncmp(d->d_name, "vfio", 4))
+			snprintf(cdev, sizeof(cdev), "/dev/vfio/devices/%s", d->d_name);
+	closedir(dir);
+	return cdev[0] ? open(cdev, O_RDWR) : -1;
+}
+
+/* VFIO_DEVICE_FEATURE_DMA_BUF with room for two ranges. */
+struct feature_dma_buf {
+	struct vfio_device_feature hdr;
+	struct vfio_device_feature_dma_buf get;
+	struct vfio_region_dma_range ranges[2];
+};
+
+/* Returns the dma-buf fd of up to two ranges of a region, or -errno. */
+static inline int get_dma_buf(int device, __u32 region, __u32 flags,
+			      __u32 open_flags,
+			      const struct vfio_region_dma_range *ranges,
+			      __u32 nr)
+{
+	struct feature_dma_buf f = {
+		.hdr = {
+			.argsz = sizeof(f),
+			.flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_DMA_BUF,
+		},
+		.get = { .region_index = region, .open_flags = open_flags,
+			 .flags = flags, .nr_ranges = nr },
+	};
+
+	memcpy(f.ranges, ranges, (nr > 2 ? 2 : nr) * sizeof(*ranges));
+	return ic(device, VFIO_DEVICE_FEATURE, &f);
+}
+
+/* Offset of the config space region in the device fd. */
+static inline __u64 config_offset(int device)
+{
+	struct vfio_region_info info = {
+		.argsz = sizeof(info), .index = VFIO_PCI_CONFIG_REGION_INDEX,
+	};
+
+	return ic(device, VFIO_DEVICE_GET_REGION_INFO, &info) ? 0 : info.offset;
+}
+
+/* Sets and clears bits of the command register through VFIO. */
+static inline void set_command(int device, __u16 set, __u16 clear)
+{
+	__u64 off = config_offset(device) + PCI_COMMAND;
+	__u16 cmd = 0;
+
+	if (pread(device, &cmd, 2, off) != 2)
+		abort();
+	cmd = (cmd | set) & ~clear;
+	if (pwrite(device, &cmd, 2, off) != 2)
+		abort();
+}
+
+#endif /* __DMABUF_IC_VFIO_UTILS_H */
