@@ -52,7 +52,6 @@ FIXTURE(vfio)
 
 FIXTURE_SETUP(vfio)
 {
-	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
 	struct vfio_region_info info = { .argsz = sizeof(info) };
 	char bdf[256];
 
@@ -64,18 +63,15 @@ FIXTURE_SETUP(vfio)
 	self->device = vfio_bind(IVSHMEM_VENDOR, IVSHMEM_DEVICE, bdf, NULL);
 	if (self->device < 0)
 		SKIP(return, "no ivshmem bound to vfio-pci with a VFIO cdev");
-	self->iommufd = open("/dev/iommu", O_RDWR);
+	self->iommufd = iommufd_bind(self->device);
 	ASSERT_LE(0, self->iommufd);
-	bind.iommufd = self->iommufd;
-	ASSERT_EQ(0, ic(self->device, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	self->config_offset = config_offset(self->device);
+	ASSERT_NE(0, self->config_offset);
 
 	info.index = VFIO_PCI_BAR2_REGION_INDEX;
 	ASSERT_EQ(0, ic(self->device, VFIO_DEVICE_GET_REGION_INFO, &info));
 	self->bar2_size = info.size;
 	ASSERT_LE(4 * PAGE, self->bar2_size);
-	info.index = VFIO_PCI_CONFIG_REGION_INDEX;
-	ASSERT_EQ(0, ic(self->device, VFIO_DEVICE_GET_REGION_INFO, &info));
-	self->config_offset = info.offset;
 }
 
 FIXTURE_TEARDOWN(vfio)
@@ -306,8 +302,6 @@ FIXTURE(pcie)
 
 FIXTURE_SETUP(pcie)
 {
-	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
-	struct vfio_region_info info = { .argsz = sizeof(info) };
 	struct vfio_region_dma_range whole = { 0, 4 * PAGE };
 	struct dmabuf_ic_test_map m;
 	char bdf[256];
@@ -320,13 +314,10 @@ FIXTURE_SETUP(pcie)
 	self->device = vfio_bind(VIRTIO_VENDOR, VIRTIO_RNG_DEVICE, bdf, NULL);
 	if (self->device < 0)
 		SKIP(return, "no virtio-rng-pci behind a PCIe root port");
-	self->iommufd = open("/dev/iommu", O_RDWR);
+	self->iommufd = iommufd_bind(self->device);
 	ASSERT_LE(0, self->iommufd);
-	bind.iommufd = self->iommufd;
-	ASSERT_EQ(0, ic(self->device, VFIO_DEVICE_BIND_IOMMUFD, &bind));
-	info.index = VFIO_PCI_CONFIG_REGION_INDEX;
-	ASSERT_EQ(0, ic(self->device, VFIO_DEVICE_GET_REGION_INFO, &info));
-	self->config_offset = info.offset;
+	self->config_offset = config_offset(self->device);
+	ASSERT_NE(0, self->config_offset);
 
 	/* A mapped importer of the whole BAR. */
 	set_command(self->device, PCI_COMMAND_MEMORY, 0);

@@ -107,6 +107,23 @@ static inline int vfio_bind(const char *vendor, const char *device, char *bdf,
 	return cdev[0] ? open(cdev, O_RDWR) : -1;
 }
 
+/* Opens /dev/iommu and binds the device cdev to it: the iommufd, or -errno. */
+static inline int iommufd_bind(int device)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	int iommufd = open("/dev/iommu", O_RDWR), rc;
+
+	if (iommufd < 0)
+		return -errno;
+	bind.iommufd = iommufd;
+	rc = ic(device, VFIO_DEVICE_BIND_IOMMUFD, &bind);
+	if (rc) {
+		close(iommufd);
+		return rc;
+	}
+	return iommufd;
+}
+
 /* VFIO_DEVICE_FEATURE_DMA_BUF with room for two ranges. */
 struct feature_dma_buf {
 	struct vfio_device_feature hdr;
