@@ -216,6 +216,8 @@ static void ic_kunit_negotiation(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0xc00c1eULL, cookie);
 	/* Only through the negotiated interconnect. */
 	KUNIT_EXPECT_EQ(test, -EINVAL, dma_buf_ic_map_phys(link, &ranges, &nr));
+	/* ... and a refused map leaves nothing mapped (no EBUSY below). */
+	KUNIT_EXPECT_EQ(test, -EINVAL, dma_buf_ic_map_private(phys, &cookie));
 	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_map_phys(phys, &ranges, &nr));
 	KUNIT_EXPECT_EQ(test, NR_PAGES, nr);
 	KUNIT_EXPECT_EQ(test, t->exp.ranges[1].addr, ranges[1].addr);

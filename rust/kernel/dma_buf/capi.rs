@@ -507,6 +507,12 @@ pub unsafe extern "C" fn dma_buf_ic_map_private(
     // SAFETY: Guaranteed by the caller.
     let mut resv = unsafe { assume_locked(a) };
     from_result(|| {
+        // Only C-defined interconnects map to a cookie; refuse the others
+        // before anything is mapped.
+        let ty = a.negotiated();
+        if ty.is(&SGT) || ty.is(&PHYS_LIST) {
+            return Err(EINVAL);
+        }
         let mapped = a.map_any(&mut resv)?;
         let mapping = mapped.get_raw::<CMapping>().ok_or(EINVAL)?;
         // SAFETY: Valid for writes.
