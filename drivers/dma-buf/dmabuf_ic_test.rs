@@ -358,9 +358,7 @@ impl Context {
     fn status(&self, args: &mut bindings::dmabuf_ic_test_status) -> Result {
         self.with_attachment(args.id, |a| {
             let resv = a.buf().lock_resv();
-            let framework_mapped = a.mapping(&resv, &PHYS_LIST).is_some()
-                || a.mapping(&resv, &SGT).is_some()
-                || a.mapping(&resv, &TEST_LINK).is_some();
+            let framework_mapped = a.is_mapped(&resv);
             let state = a.importer().state.lock();
             // The importer's record and the framework's must agree.
             if state.mapped != framework_mapped {

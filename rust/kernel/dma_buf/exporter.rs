@@ -127,7 +127,7 @@ impl Mapped {
 
     /// Returns the mapping as an `I::Mapping`, if it is one.
     pub(crate) fn get<I: Interconnect>(&self) -> Option<&I::Mapping> {
-        self.value.downcast_ref()
+        self.get_raw::<I::Mapping>()
     }
 
     /// Returns the mapping as a `T`, if it is one.

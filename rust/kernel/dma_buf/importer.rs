@@ -250,6 +250,17 @@ impl<T: Importer> Attachment<T> {
             .and_then(|m| m.get::<I>())
     }
 
+    /// Returns true if the attachment is mapped, whatever the interconnect;
+    /// false for the lock of another buffer.
+    pub fn is_mapped(&self, resv: &ResvLocked<'_>) -> bool {
+        if self.check_lock(resv).is_err() {
+            return false;
+        }
+        // SAFETY: The lock is held, and changes to the cell need a mutable
+        // borrow of a lock proof, which `resv`'s borrow rules out.
+        unsafe { &*self.inner.core.mapping.get() }.is_some()
+    }
+
     /// Ends the current mapping.
     ///
     /// Fails with `EINVAL` if `resv` is the lock of another buffer and with
