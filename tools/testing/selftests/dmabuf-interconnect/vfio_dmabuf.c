@@ -288,7 +288,8 @@ TEST_F(vfio, bad_input)
 /*
  * A PCIe device with FLR and power management (QEMU's virtio-rng-pci behind
  * a root port): its 16 KiB memory BAR4 is revoked by FLR through
- * VFIO_DEVICE_RESET or through the PCIe capability, and by D3hot.
+ * VFIO_DEVICE_RESET or through the PCIe capability, by a hot reset of the
+ * root port's bus, and by D3hot.
  */
 #define VIRTIO_VENDOR "0x1af4"
 #define VIRTIO_RNG_DEVICE "0x1044"
@@ -389,6 +390,21 @@ TEST_F(pcie, flr_through_config_revokes)
 	devctl |= PCI_EXP_DEVCTL_BCR_FLR;
 	ASSERT_EQ(2, pwrite(self->device, &devctl, 2,
 			    self->config_offset + exp + PCI_EXP_DEVCTL));
+	expect_revoked_then_usable(_metadata, self->ic_dev, self->id);
+	close(self->fd);
+}
+
+/*
+ * A secondary bus reset of the root port, asked for by the iommufd owner of
+ * every device below it (a cdev-opened device passes no group fds).
+ */
+TEST_F(pcie, hot_reset_revokes)
+{
+	struct vfio_pci_hot_reset reset = {
+		.argsz = sizeof(reset),
+	};
+
+	ASSERT_EQ(0, ic(self->device, VFIO_DEVICE_PCI_HOT_RESET, &reset));
 	expect_revoked_then_usable(_metadata, self->ic_dev, self->id);
 	close(self->fd);
 }
