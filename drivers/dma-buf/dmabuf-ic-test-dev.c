@@ -9,6 +9,7 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/pci.h>
 #include <linux/uaccess.h>
 
 #include "dmabuf-ic-test-rs.h"
@@ -29,6 +30,25 @@ static int ic_test_release(struct inode *inode, struct file *file)
 {
 	dmabuf_ic_test_rs_release(file->private_data);
 	return 0;
+}
+
+/* Attaches for the test device, or for a PCI device the test names. */
+static int ic_test_attach(void *ctx, struct dmabuf_ic_test_attach *args)
+{
+	struct pci_dev *pdev;
+	int ret;
+
+	if (!(args->flags & DMABUF_IC_TEST_ATTACH_PCI_DEV))
+		return dmabuf_ic_test_rs_attach(ctx, args, NULL);
+	pdev = pci_get_domain_bus_and_slot(args->pci_dev >> 16,
+					   (args->pci_dev >> 8) & 0xff,
+					   args->pci_dev & 0xff);
+	if (!pdev)
+		return -ENODEV;
+	/* The attachment holds its own reference to the device. */
+	ret = dmabuf_ic_test_rs_attach(ctx, args, &pdev->dev);
+	pci_dev_put(pdev);
+	return ret;
 }
 
 union ic_test_args {
@@ -72,7 +92,7 @@ static long ic_test_ioctl(struct file *file, unsigned int cmd,
 	case DMABUF_IC_TEST_REVOKE:
 		return dmabuf_ic_test_rs_revoke(ctx, &args.revoke);
 	case DMABUF_IC_TEST_ATTACH:
-		ret = dmabuf_ic_test_rs_attach(ctx, &args.attach);
+		ret = ic_test_attach(ctx, &args.attach);
 		break;
 	case DMABUF_IC_TEST_DETACH:
 		return dmabuf_ic_test_rs_detach(ctx, args.id);

@@ -20,7 +20,9 @@ void dmabuf_ic_test_rs_release(void *ctx);
 /* One function per command; each returns 0 (EXPORT: the fd) or -errno. */
 int dmabuf_ic_test_rs_export(void *ctx, struct dmabuf_ic_test_export *args);
 int dmabuf_ic_test_rs_revoke(void *ctx, struct dmabuf_ic_test_revoke *args);
-int dmabuf_ic_test_rs_attach(void *ctx, struct dmabuf_ic_test_attach *args);
+/* @dev: the importer's device, or NULL for the context's (the test device) */
+int dmabuf_ic_test_rs_attach(void *ctx, struct dmabuf_ic_test_attach *args,
+			     struct device *dev);
 int dmabuf_ic_test_rs_detach(void *ctx, u32 id);
 int dmabuf_ic_test_rs_map(void *ctx, struct dmabuf_ic_test_map *args);
 int dmabuf_ic_test_rs_unmap(void *ctx, u32 id);

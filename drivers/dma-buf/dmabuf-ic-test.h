@@ -82,6 +82,8 @@ struct dmabuf_ic_test_revoke {
 #define DMABUF_IC_TEST_ATTACH_INVALIDATE (1U << 0)
 /* The importer's device may reach peer-to-peer MMIO through SGT. */
 #define DMABUF_IC_TEST_ATTACH_SGT_P2P (1U << 1)
+/* The importer maps for the PCI device @pci_dev, not for the test device. */
+#define DMABUF_IC_TEST_ATTACH_PCI_DEV (1U << 2)
 
 /**
  * struct dmabuf_ic_test_attach - DMABUF_IC_TEST_ATTACH
@@ -92,6 +94,9 @@ struct dmabuf_ic_test_revoke {
  * @link_id: the importer's link, for a DMABUF_IC_TEST_LINK entry
  * @id: out: the attachment's id in this context
  * @negotiated: out: the negotiated enum dmabuf_ic_test_type
+ * @pci_dev: with DMABUF_IC_TEST_ATTACH_PCI_DEV, the importer's device:
+ *	PCI domain << 16 | bus << 8 | devfn (ENODEV if there is none). The
+ *	test then drives that device's DMA itself, through sysfs.
  *
  * EOPNOTSUPP when no interconnect suits both sides, or when the buffer is
  * revocable and the importer does not honour invalidation; ENODEV when the
@@ -105,6 +110,7 @@ struct dmabuf_ic_test_attach {
 	__u32 link_id;
 	__u32 id;
 	__u32 negotiated;
+	__u32 pci_dev;
 };
 
 /**
@@ -112,13 +118,19 @@ struct dmabuf_ic_test_attach {
  * @id: an attachment of this context (ENOENT if none)
  * @nr_segments: out: physical ranges, DMA segments or link mappings
  * @length: out: bytes mapped, the buffer's size
+ * @addr: out: where the first segment starts: its physical address for
+ *	DMABUF_IC_TEST_PHYS_LIST, its DMA address for DMABUF_IC_TEST_SGT,
+ *	0 for DMABUF_IC_TEST_LINK
  *
- * EBUSY if already mapped, ENODEV while the buffer is revoked.
+ * EBUSY if already mapped, ENODEV while the buffer is revoked; whatever the
+ * exporter's mapping returns (EREMOTEIO: the device cannot reach the
+ * exporter's MMIO peer-to-peer).
  */
 struct dmabuf_ic_test_map {
 	__u32 id;
 	__u32 nr_segments;
 	__u64 length;
+	__u64 addr;
 };
 
 /**

@@ -76,7 +76,13 @@ check_prototype!(dmabuf_ic_test_rs_open: unsafe extern "C" fn(*mut bindings::dev
 check_prototype!(dmabuf_ic_test_rs_release: unsafe extern "C" fn(*mut c_void));
 check_prototype!(dmabuf_ic_test_rs_export: Command<bindings::dmabuf_ic_test_export>);
 check_prototype!(dmabuf_ic_test_rs_revoke: Command<bindings::dmabuf_ic_test_revoke>);
-check_prototype!(dmabuf_ic_test_rs_attach: Command<bindings::dmabuf_ic_test_attach>);
+check_prototype!(
+    dmabuf_ic_test_rs_attach: unsafe extern "C" fn(
+        *mut c_void,
+        *mut bindings::dmabuf_ic_test_attach,
+        *mut bindings::device,
+    ) -> i32
+);
 check_prototype!(dmabuf_ic_test_rs_detach: unsafe extern "C" fn(*mut c_void, u32) -> i32);
 check_prototype!(dmabuf_ic_test_rs_map: Command<bindings::dmabuf_ic_test_map>);
 check_prototype!(dmabuf_ic_test_rs_unmap: unsafe extern "C" fn(*mut c_void, u32) -> i32);
@@ -248,9 +254,11 @@ impl Context {
         DmaBuf::install_fd(buf)
     }
 
-    fn attach(&self, args: &mut bindings::dmabuf_ic_test_attach) -> Result {
-        let known =
-            bindings::DMABUF_IC_TEST_ATTACH_INVALIDATE | bindings::DMABUF_IC_TEST_ATTACH_SGT_P2P;
+    /// Attaches for `dev`, or for the context's device if `None`.
+    fn attach(&self, args: &mut bindings::dmabuf_ic_test_attach, dev: Option<&Device>) -> Result {
+        let known = bindings::DMABUF_IC_TEST_ATTACH_INVALIDATE
+            | bindings::DMABUF_IC_TEST_ATTACH_SGT_P2P
+            | bindings::DMABUF_IC_TEST_ATTACH_PCI_DEV;
         if args.flags & !known != 0 {
             return Err(EINVAL);
         }
@@ -292,7 +300,8 @@ impl Context {
             new_mutex!(ImporterState::default(), "dmabuf_ic_test::importer"),
             GFP_KERNEL,
         )?;
-        let attachment = attach(&buf, &self.dev, accepts, TestImporter { state })?;
+        let dev = dev.unwrap_or(&self.dev);
+        let attachment = attach(&buf, dev, accepts, TestImporter { state })?;
         args.negotiated = type_number(attachment.negotiated());
         args.id = slot as u32 + 1;
         list[slot] = Some(attachment);
@@ -328,20 +337,25 @@ impl Context {
         self.with_attachment(args.id, |a| {
             let mut resv = a.buf().lock_resv();
             let ty = a.negotiated();
-            let (segments, len) = if ty.is(&PHYS_LIST) {
+            let (segments, len, addr) = if ty.is(&PHYS_LIST) {
                 let ranges = a.map(&mut resv, &PHYS_LIST)?;
-                (ranges.ranges().len(), ranges.total_len())
+                let first = ranges.ranges().first().map_or(0, |r| r.addr);
+                (ranges.ranges().len(), ranges.total_len(), first)
             } else if ty.is(&SGT) {
                 let sgt = a.map(&mut resv, &SGT)?;
-                sgt.dma_segments()
-                    .fold((0, 0), |(n, len), (_, seg)| (n + 1, len + seg))
+                let first = sgt.dma_segments().next().map_or(0, |(addr, _)| addr);
+                let (n, len) = sgt
+                    .dma_segments()
+                    .fold((0, 0), |(n, len), (_, seg)| (n + 1, len + seg));
+                (n, len, first)
             } else {
-                (1, a.map(&mut resv, &TEST_LINK)?.len)
+                (1, a.map(&mut resv, &TEST_LINK)?.len, 0)
             };
             // Reservation lock, then the importer's.
             a.importer().state.lock().mapped = true;
             args.nr_segments = segments as u32;
             args.length = len;
+            args.addr = addr;
             Ok(())
         })
     }
@@ -501,16 +515,20 @@ pub unsafe extern "C" fn dmabuf_ic_test_rs_revoke(
 ///
 /// # Safety
 ///
-/// `ctx` comes from [`dmabuf_ic_test_rs_open`] and is not released yet, and
-/// `args` is valid for the call.
+/// `ctx` comes from [`dmabuf_ic_test_rs_open`] and is not released yet,
+/// `args` is valid for the call, and `dev` is null or a live device for the
+/// call (the attachment takes its own reference).
 #[no_mangle]
 pub unsafe extern "C" fn dmabuf_ic_test_rs_attach(
     ctx: *mut c_void,
     args: *mut bindings::dmabuf_ic_test_attach,
+    dev: *mut bindings::device,
 ) -> i32 {
     // SAFETY: Guaranteed by the caller.
     let (ctx, args) = unsafe { (context(ctx), &mut *args) };
-    from_result(|| ctx.attach(args).map(|()| 0))
+    // SAFETY: `dev` is null or alive for the call, as the caller guarantees.
+    let dev = (!dev.is_null()).then(|| unsafe { Device::as_ref(dev) });
+    from_result(|| ctx.attach(args, dev).map(|()| 0))
 }
 
 /// Runs `DMABUF_IC_TEST_MAP`.

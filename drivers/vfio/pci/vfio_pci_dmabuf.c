@@ -3,7 +3,15 @@
  * VFIO_DEVICE_FEATURE_DMA_BUF: ranges of a memory BAR exported as a dma-buf
  * through the dma-buf interconnect framework
  * (include/linux/dma-buf-interconnect.h). Importers that program an IOMMU
- * themselves (iommufd) get the physical ranges.
+ * themselves (iommufd) get the physical ranges; that is the first offer.
+ * The second is a DMA-mapped scatter-gather table of the BAR's
+ * peer-to-peer pages, for importers that use the DMA API: offered when
+ * the BAR could be given p2pdma pages (pci_p2pdma_add_resource(), which
+ * needs a BAR aligned to the memory hotplug granule, 2 MiB on x86-64),
+ * and mapped only for devices that can reach the BAR (EREMOTEIO if not).
+ * The pages join the BAR's p2pdma pool, unpublished: no other in-kernel
+ * user finds them; root could allocate from them through sysfs, as root
+ * can map the BAR itself.
  *
  * Every buffer is revocable and follows the BAR: it is revoked whenever the
  * BAR's MMIO stops being usable, at the same places where VFIO zaps the
@@ -18,8 +26,11 @@
  */
 #include <linux/dma-buf.h>
 #include <linux/dma-buf-interconnect.h>
+#include <linux/dma-mapping.h>
 #include <linux/fcntl.h>
 #include <linux/pci.h>
+#include <linux/pci-p2pdma.h>
+#include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/vfio_pci_core.h>
 
@@ -34,22 +45,143 @@ struct vfio_pci_dma_buf {
 	struct dma_buf_ic_export *export;
 };
 
-/* The exporter's data, owned by the framework's export state. */
+/*
+ * The exporter's data, owned by the framework's export state, which may
+ * outlive the device's open file (but then maps nothing: it is revoked for
+ * good when the device is closed, before vfio-pci can let go of the BAR's
+ * p2pdma pages).
+ */
 struct vfio_pci_dma_buf_priv {
+	struct pci_dev *pdev;
 	struct dma_buf_ic_phys_range *ranges;
+	unsigned int nr_ranges;
 };
 
 static void vfio_pci_dma_buf_release(void *data)
 {
 	struct vfio_pci_dma_buf_priv *priv = data;
 
+	pci_dev_put(priv->pdev);
 	kfree(priv->ranges);
 	kfree(priv);
 }
 
+/* A scatterlist entry's length is an unsigned int. */
+#define VFIO_PCI_DMA_BUF_SG_MAX SZ_1G
+
+/*
+ * Maps the ranges' p2pdma pages for @dev. Called by the framework with the
+ * reservation lock held, only while the buffer is not revoked, so only
+ * while the device is open and its BAR usable.
+ */
+static struct sg_table *vfio_pci_dma_buf_map_sgt(void *data,
+						 struct device *dev)
+{
+	struct vfio_pci_dma_buf_priv *priv = data;
+	struct scatterlist *sg;
+	struct sg_table *sgt;
+	unsigned int i, nents = 0;
+	int ret;
+
+	if (pci_p2pdma_distance(priv->pdev, dev, true) < 0)
+		return ERR_PTR(-EREMOTEIO);
+
+	for (i = 0; i < priv->nr_ranges; i++)
+		nents += DIV_ROUND_UP_ULL(priv->ranges[i].len,
+					  VFIO_PCI_DMA_BUF_SG_MAX);
+	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
+	if (!sgt)
+		return ERR_PTR(-ENOMEM);
+	ret = sg_alloc_table(sgt, nents, GFP_KERNEL);
+	if (ret)
+		goto err_free;
+
+	sg = sgt->sgl;
+	for (i = 0; i < priv->nr_ranges; i++) {
+		u64 addr = priv->ranges[i].addr, left = priv->ranges[i].len;
+
+		while (left) {
+			u32 len = min_t(u64, left, VFIO_PCI_DMA_BUF_SG_MAX);
+
+			sg_set_page(sg, pfn_to_page(PHYS_PFN(addr)), len, 0);
+			sg = sg_next(sg);
+			addr += len;
+			left -= len;
+		}
+	}
+
+	/* MMIO: there is nothing for the CPU to sync. */
+	ret = dma_map_sgtable(dev, sgt, DMA_BIDIRECTIONAL,
+			      DMA_ATTR_SKIP_CPU_SYNC);
+	if (ret)
+		goto err_table;
+	return sgt;
+
+err_table:
+	sg_free_table(sgt);
+err_free:
+	kfree(sgt);
+	return ERR_PTR(ret);
+}
+
+static void vfio_pci_dma_buf_unmap_sgt(void *data, struct device *dev,
+				       struct sg_table *sgt)
+{
+	dma_unmap_sgtable(dev, sgt, DMA_BIDIRECTIONAL, DMA_ATTR_SKIP_CPU_SYNC);
+	sg_free_table(sgt);
+	kfree(sgt);
+}
+
 static const struct dma_buf_ic_exporter_ops vfio_pci_dma_buf_ops = {
+	.map_sgt = vfio_pci_dma_buf_map_sgt,
+	.unmap_sgt = vfio_pci_dma_buf_unmap_sgt,
 	.release = vfio_pci_dma_buf_release,
 };
+
+/*
+ * Whether p2pdma can give BAR @bar struct pages: with CONFIG_PCI_P2PDMA, for
+ * a BAR that memory hotplug can map, aligned to its granule (a subsection).
+ * Smaller BARs are not even tried: memremap_pages() would WARN under KASAN.
+ */
+static bool vfio_pci_dma_buf_p2p_capable(struct pci_dev *pdev, unsigned int bar)
+{
+#ifdef CONFIG_PCI_P2PDMA
+	return IS_ALIGNED(pci_resource_start(pdev, bar), SUBSECTION_SIZE) &&
+	       IS_ALIGNED(pci_resource_len(pdev, bar), SUBSECTION_SIZE);
+#else
+	return false;
+#endif
+}
+
+/*
+ * Whether BAR @bar has p2pdma pages, adding them on the first export of the
+ * BAR. They stay until vfio-pci unbinds (they are device-managed); a BAR
+ * that cannot have them is not tried again. Called with memory_lock held
+ * for write, which orders concurrent exports.
+ */
+static bool vfio_pci_dma_buf_p2p_pages(struct vfio_pci_core_device *vdev,
+				       unsigned int bar)
+{
+	int ret = -EOPNOTSUPP;
+
+	lockdep_assert_held_write(&vdev->memory_lock);
+
+	if (vdev->dma_buf_p2p_bars & BIT(bar))
+		return true;
+	if (vdev->dma_buf_p2p_failed & BIT(bar))
+		return false;
+	if (vfio_pci_dma_buf_p2p_capable(vdev->pdev, bar))
+		ret = pci_p2pdma_add_resource(vdev->pdev, bar, 0, 0);
+	if (ret) {
+		pci_dbg(vdev->pdev,
+			"BAR %u: no peer-to-peer pages (%d), dma-bufs of it offer physical ranges only\n",
+			bar, ret);
+		vdev->dma_buf_p2p_failed |= BIT(bar);
+		return false;
+	}
+	vdev->dma_buf_p2p_bars |= BIT(bar);
+	return true;
+}
 
 /**
  * vfio_pci_dma_buf_revoke() - Revoke or restore every buffer of a device
@@ -147,7 +279,10 @@ int vfio_pci_core_feature_dma_buf(struct vfio_pci_core_device *vdev, u32 flags,
 				  struct vfio_device_feature_dma_buf __user *arg,
 				  size_t argsz)
 {
-	struct dma_buf_ic_entry offer = { dma_buf_ic_phys_list, 0 };
+	struct dma_buf_ic_entry offers[] = {
+		{ dma_buf_ic_phys_list, 0 },
+		{ dma_buf_ic_sgt, DMA_BUF_IC_SGT_P2P },
+	};
 	struct vfio_device_feature_dma_buf get;
 	struct vfio_region_dma_range *user_ranges;
 	struct dma_buf_ic_export_info info = {};
@@ -193,11 +328,12 @@ int vfio_pci_core_feature_dma_buf(struct vfio_pci_core_device *vdev, u32 flags,
 				      get.nr_ranges, priv->ranges, &size);
 	if (ret)
 		goto err_free;
+	priv->pdev = pci_dev_get(vdev->pdev);
+	priv->nr_ranges = get.nr_ranges;
 
 	info.name = "vfio-pci";
 	info.size = size;
-	info.offers = &offer;
-	info.nr_offers = 1;
+	info.offers = offers;
 	info.revocable = true;
 	info.ranges = priv->ranges;
 	info.nr_ranges = get.nr_ranges;
@@ -207,6 +343,8 @@ int vfio_pci_core_feature_dma_buf(struct vfio_pci_core_device *vdev, u32 flags,
 	/* Created, listed and set revoked or not atomically with revokes. */
 	down_write(&vdev->memory_lock);
 	vfio_pci_dma_buf_prune(vdev);
+	info.nr_offers = vfio_pci_dma_buf_p2p_pages(vdev, get.region_index) ?
+			 ARRAY_SIZE(offers) : 1;
 	/* priv belongs to the export from here on, also on failure. */
 	buf->export = dma_buf_ic_export(&info, &dmabuf);
 	priv = NULL;
@@ -227,8 +365,10 @@ int vfio_pci_core_feature_dma_buf(struct vfio_pci_core_device *vdev, u32 flags,
 	return ret;
 
 err_free:
-	if (priv)
+	if (priv) {
+		pci_dev_put(priv->pdev);
 		kfree(priv->ranges);
+	}
 	kfree(priv);
 	kfree(buf);
 	kfree(user_ranges);

@@ -562,6 +562,12 @@ TEST_F(ic, attach_bad_input)
 	ASSERT_EQ(-EINVAL, do_attach(self->dev, fd, 0, dup, 2, 0, NULL));
 	ASSERT_EQ(-EINVAL, do_attach(self->dev, fd, 0, unknown, 1, 0, NULL));
 	ASSERT_EQ(-EINVAL, do_attach(self->dev, fd, 1U << 5, &phys, 1, 0, NULL));
+	/* A PCI device that does not exist (domain 0xffff). */
+	struct dmabuf_ic_test_attach a = {
+		.fd = fd, .flags = DMABUF_IC_TEST_ATTACH_PCI_DEV, .nr_accepts = 1,
+		.accepts = { PHYS }, .pci_dev = 0xffffffff,
+	};
+	ASSERT_EQ(-ENODEV, ic(self->dev, DMABUF_IC_TEST_ATTACH, &a));
 	ASSERT_EQ(0, buf_status(self->dev, fd).attachments);
 
 	/* The context holds a bounded number of attachments. */

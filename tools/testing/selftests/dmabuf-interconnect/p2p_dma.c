@@ -8,6 +8,11 @@
  * a DMAR fault); re-enabling memory maps nothing by itself; mapping again
  * makes DMA work again.
  *
+ * The same through the exporter's second offer, a DMA-mapped scatter-gather
+ * table of the BAR's peer-to-peer pages: the test module's importer maps it
+ * for edu through the DMA API (edu has no driver and sits in its default
+ * IOMMU domain), and edu copies within ivshmem's BAR; revoke unmaps it.
+ *
  * Runs as a kselftest, or with -v as the main job's demo, which narrates.
  */
 #define _GNU_SOURCE
@@ -28,6 +33,7 @@
 #include <unistd.h>
 
 #include "../kselftest_harness.h"
+#include "../../../../drivers/dma-buf/dmabuf-ic-test.h"
 #include "vfio_utils.h"
 
 /* edu: DMA registers and its internal buffer; 28-bit DMA mask. */
@@ -312,6 +318,150 @@ TEST(legacy_type1_p2p)
 	close(edu);
 	close(ivshmem);
 	close(container);
+}
+
+/* Unbinds @bdf from its driver, if any, and enables it: memory and DMA. */
+static bool driverless_bus_master(const char *bdf)
+{
+	char path[300];
+	__u16 cmd;
+	int fd;
+	bool ok;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind", bdf);
+	write_str(path, bdf);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
+	write_str(path, "\n");
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/enable", bdf);
+	if (!write_str(path, "1"))
+		return false;
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		return false;
+	ok = pread(fd, &cmd, 2, PCI_COMMAND) == 2;
+	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	ok = ok && pwrite(fd, &cmd, 2, PCI_COMMAND) == 2;
+	close(fd);
+	return ok;
+}
+
+/* The sysfs mapping of @bdf's BAR0, or NULL. */
+static void *sysfs_bar0(const char *bdf, size_t size)
+{
+	char path[300];
+	void *p;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource0", bdf);
+	fd = open(path, O_RDWR | O_SYNC);
+	if (fd < 0)
+		return NULL;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* The test importer's mapping for edu: its DMA address, or 0. */
+static __u64 importer_map(int ic_dev, __u32 id)
+{
+	struct dmabuf_ic_test_map m = { .id = id };
+
+	if (ic(ic_dev, DMABUF_IC_TEST_MAP, &m) || m.length != PAGE)
+		return 0;
+	return m.addr;
+}
+
+/* edu copies the BAR's first half onto its second half, both at @iova. */
+static bool copy_within_bar(void *edu, __u64 iova)
+{
+	return edu_dma(edu, iova, EDU_BUFFER, XFER, 0) &&
+	       edu_dma(edu, EDU_BUFFER, iova + XFER, XFER, EDU_CMD_TO_RAM);
+}
+
+/*
+ * The scatter-gather offer: VFIO's dma-buf of ivshmem's BAR page, imported
+ * by the test module for edu (PCI_DEV) through the DMA API. Needs a CPU that
+ * Linux trusts to route peer-to-peer through the host bridge (the guest's
+ * CPU says AMD family 17h) and edu with a 32-bit DMA mask.
+ */
+TEST(sgt_p2p_dma)
+{
+	struct vfio_region_dma_range first_page = { 0, PAGE };
+	struct dmabuf_ic_test_attach a = {
+		.flags = DMABUF_IC_TEST_ATTACH_INVALIDATE |
+			 DMABUF_IC_TEST_ATTACH_SGT_P2P |
+			 DMABUF_IC_TEST_ATTACH_PCI_DEV,
+		.nr_accepts = 1, .accepts = { DMABUF_IC_TEST_SGT },
+	};
+	struct dmabuf_ic_test_status st = {};
+	char edu_bdf[256], ivshmem_bdf[256];
+	int ivshmem, iommufd, dmabuf, ic_dev, fields;
+	unsigned int dom, bus, dev, fn;
+	__u64 size, off, iova;
+	void *edu, *bar2;
+
+	ic_dev = open("/dev/dmabuf_ic_test", O_RDWR);
+	if (ic_dev < 0 || !find_pci("0x1234", "0x11e8", edu_bdf))
+		SKIP(return, "needs /dev/dmabuf_ic_test and QEMU's edu");
+	ivshmem = vfio_bind("0x1af4", "0x1110", ivshmem_bdf, NULL);
+	ASSERT_LE(0, ivshmem);
+	iommufd = iommufd_bind(ivshmem);
+	ASSERT_LE(0, iommufd);
+	bar2 = map_region(ivshmem, VFIO_PCI_BAR2_REGION_INDEX, &size, &off);
+	ASSERT_NE(NULL, bar2);
+	set_command(ivshmem, PCI_COMMAND_MEMORY, 0);
+	ASSERT_TRUE(driverless_bus_master(edu_bdf));
+	edu = sysfs_bar0(edu_bdf, 1 << 20);
+	ASSERT_NE(NULL, edu);
+
+	dmabuf = get_dma_buf(ivshmem, VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC,
+			     &first_page, 1);
+	ASSERT_LE(0, dmabuf);
+	fields = sscanf(edu_bdf, "%x:%x:%x.%x", &dom, &bus, &dev, &fn);
+	ASSERT_EQ(4, fields);
+	a.fd = dmabuf;
+	a.pci_dev = dom << 16 | bus << 8 | dev << 3 | fn;
+	ASSERT_EQ(0, ic(ic_dev, DMABUF_IC_TEST_ATTACH, &a));
+	/* Not the physical list (not accepted): VFIO's second offer. */
+	ASSERT_EQ(DMABUF_IC_TEST_SGT, a.negotiated);
+	iova = importer_map(ic_dev, a.id);
+	ASSERT_NE(0, iova);
+	SAY("scatter-gather offer: the test importer mapped ivshmem's BAR page for edu %s\n"
+	    "  through the DMA API at IOVA 0x%llx\n", edu_bdf, (unsigned long long)iova);
+
+	memset(bar2, 0x5a, XFER);
+	memset(bar2 + XFER, 0, XFER);
+	ASSERT_TRUE(copy_within_bar(edu, iova));
+	ASSERT_TRUE(all(bar2 + XFER, 0x5a, XFER));
+	SAY("edu DMA copied %d bytes within ivshmem's BAR (read and write peer-to-peer)\n", XFER);
+
+	/* Memory disable on ivshmem: unmapped for edu before it returns. */
+	set_command(ivshmem, 0, PCI_COMMAND_MEMORY);
+	st.id = a.id;
+	ASSERT_EQ(0, ic(ic_dev, DMABUF_IC_TEST_STATUS, &st));
+	ASSERT_EQ(1, st.invalidations);
+	ASSERT_EQ(0, st.mapped);
+	set_command(ivshmem, PCI_COMMAND_MEMORY, 0);
+	/* The IOVA is gone from edu's domain: the IOMMU blocks both copies. */
+	memset(bar2, 0x66, XFER);
+	ASSERT_TRUE(copy_within_bar(edu, iova));
+	ASSERT_TRUE(all(bar2 + XFER, 0x5a, XFER));
+	SAY("memory disabled on ivshmem: the importer was invalidated and its mapping ended;\n"
+	    "  edu's next copy was blocked by the IOMMU\n");
+	/* Map again, maybe at another IOVA: DMA works again. */
+	iova = importer_map(ic_dev, a.id);
+	ASSERT_NE(0, iova);
+	ASSERT_TRUE(copy_within_bar(edu, iova));
+	ASSERT_TRUE(all(bar2 + XFER, 0x66, XFER));
+	SAY("mapped again at IOVA 0x%llx: edu copied 0x66 within the BAR\n",
+	    (unsigned long long)iova);
+
+	ASSERT_EQ(0, ic(ic_dev, DMABUF_IC_TEST_DETACH, &a.id));
+	close(ic_dev);
+	close(dmabuf);
+	close(iommufd);
+	close(ivshmem);
 }
 
 int main(int argc, char **argv)

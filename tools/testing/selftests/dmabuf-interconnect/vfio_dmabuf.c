@@ -28,6 +28,22 @@ static int attach(int ic_dev, int fd, __u32 flags)
 	return rc ? rc : (int)a.id;
 }
 
+/* Attaches accepting @accepts (@nr entries) with @flags; id or -errno. */
+static int attach_accepting(int ic_dev, int fd, __u32 flags,
+			    const __u32 *accepts, __u32 nr, __u32 *negotiated)
+{
+	struct dmabuf_ic_test_attach a = {
+		.fd = fd, .flags = flags, .nr_accepts = nr,
+	};
+	int rc;
+
+	memcpy(a.accepts, accepts, nr * sizeof(*accepts));
+	rc = ic(ic_dev, DMABUF_IC_TEST_ATTACH, &a);
+	if (!rc && negotiated)
+		*negotiated = a.negotiated;
+	return rc ? rc : (int)a.id;
+}
+
 static int map(int ic_dev, __u32 id, struct dmabuf_ic_test_map *m)
 {
 	memset(m, 0, sizeof(*m));
@@ -97,6 +113,44 @@ TEST_F(vfio, probe)
 	probe.flags = VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_SET |
 		      VFIO_DEVICE_FEATURE_DMA_BUF;
 	ASSERT_EQ(-EINVAL, ic(self->device, VFIO_DEVICE_FEATURE, &probe));
+}
+
+/*
+ * ivshmem's 4 MiB BAR2 gets peer-to-peer pages, so its buffers offer the
+ * physical list first and a scatter-gather table of P2P memory second.
+ */
+TEST_F(vfio, offers_phys_list_then_p2p_sgt)
+{
+	const __u32 sgt = DMABUF_IC_TEST_SGT, both[] = { DMABUF_IC_TEST_SGT,
+							 DMABUF_IC_TEST_PHYS_LIST };
+	const __u32 inval = DMABUF_IC_TEST_ATTACH_INVALIDATE;
+	struct vfio_region_dma_range page = { PAGE, PAGE };
+	struct dmabuf_ic_test_map m;
+	__u32 negotiated;
+	int fd, id;
+
+	set_command(self->device, PCI_COMMAND_MEMORY, 0);
+	fd = get_dma_buf(self->device, VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC,
+			 &page, 1);
+	ASSERT_LE(0, fd);
+	/* The exporter's order wins over the importer's. */
+	id = attach_accepting(self->ic_dev, fd, inval | DMABUF_IC_TEST_ATTACH_SGT_P2P,
+			      both, 2, &negotiated);
+	ASSERT_LT(0, id);
+	ASSERT_EQ(DMABUF_IC_TEST_PHYS_LIST, negotiated);
+	/* MMIO: only importers that can reach P2P memory get the table. */
+	ASSERT_EQ(-EOPNOTSUPP, attach_accepting(self->ic_dev, fd, inval, &sgt, 1, NULL));
+	id = attach_accepting(self->ic_dev, fd, inval | DMABUF_IC_TEST_ATTACH_SGT_P2P,
+			      &sgt, 1, &negotiated);
+	ASSERT_LT(0, id);
+	ASSERT_EQ(DMABUF_IC_TEST_SGT, negotiated);
+	/*
+	 * The test device is no PCI device: it cannot reach the BAR, and the
+	 * map says so. (p2p_dma's sgt_p2p_dma maps it for edu.)
+	 */
+	ASSERT_EQ(-EREMOTEIO, map(self->ic_dev, id, &m));
+	ASSERT_EQ(0, status(self->ic_dev, id).mapped);
+	close(fd);
 }
 
 /*
@@ -370,6 +424,18 @@ static void expect_revoked_then_usable(struct __test_metadata *_metadata,
 	ASSERT_EQ(1, status(ic_dev, id).invalidations);
 	ASSERT_EQ(0, status(ic_dev, id).mapped);
 	ASSERT_EQ(0, map(ic_dev, id, &m));
+}
+
+/* A 16 KiB BAR cannot have p2pdma pages: the physical list only. */
+TEST_F(pcie, small_bar_offers_phys_list_only)
+{
+	const __u32 sgt = DMABUF_IC_TEST_SGT;
+
+	ASSERT_EQ(-EOPNOTSUPP,
+		  attach_accepting(self->ic_dev, self->fd,
+				   DMABUF_IC_TEST_ATTACH_INVALIDATE |
+				   DMABUF_IC_TEST_ATTACH_SGT_P2P, &sgt, 1, NULL));
+	close(self->fd);
 }
 
 TEST_F(pcie, device_reset_revokes)

@@ -54,22 +54,19 @@ static inline bool write_str(const char *path, const char *val)
 }
 
 /*
- * Finds the device @vendor:@device (as sysfs spells them, "0x1af4"), binds
- * it to vfio-pci and stores its address in @bdf (256 bytes). Returns its
- * VFIO cdev opened, or -1. With @group, stores its IOMMU group number
- * there instead and returns 0, for the legacy group interface.
+ * Finds the PCI device @vendor:@device (as sysfs spells them, "0x1af4") and
+ * stores its address in @bdf (256 bytes). Returns false if there is none.
  */
-static inline int vfio_bind(const char *vendor, const char *device, char *bdf,
-			    int *group)
+static inline bool find_pci(const char *vendor, const char *device, char *bdf)
 {
-	char path[700], val[64], cdev[300] = "";
+	char path[700], val[64];
 	struct dirent *d;
 	DIR *dir;
 
 	bdf[0] = 0;
 	dir = opendir("/sys/bus/pci/devices");
 	if (!dir)
-		return -1;
+		return false;
 	while ((d = readdir(dir))) {
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", d->d_name);
 		if (!read_line(path, val, sizeof(val)) || strcmp(val, vendor))
@@ -81,7 +78,23 @@ static inline int vfio_bind(const char *vendor, const char *device, char *bdf,
 		}
 	}
 	closedir(dir);
-	if (!bdf[0])
+	return bdf[0];
+}
+
+/*
+ * Finds the device @vendor:@device, binds it to vfio-pci and stores its
+ * address in @bdf (256 bytes). Returns its VFIO cdev opened, or -1. With
+ * @group, stores its IOMMU group number there instead and returns 0, for
+ * the legacy group interface.
+ */
+static inline int vfio_bind(const char *vendor, const char *device, char *bdf,
+			    int *group)
+{
+	char path[700], cdev[300] = "";
+	struct dirent *d;
+	DIR *dir;
+
+	if (!find_pci(vendor, device, bdf))
 		return -1;
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
