@@ -12,6 +12,7 @@
 #ifndef __LINUX_DMA_BUF_INTERCONNECT_H
 #define __LINUX_DMA_BUF_INTERCONNECT_H
 
+#include <linux/errno.h>
 #include <linux/types.h>
 
 struct device;
@@ -167,6 +168,17 @@ dma_buf_ic_attach(struct dma_buf *dmabuf, struct device *dev,
 		  unsigned int nr_accepts, bool honours_invalidation,
 		  const struct dma_buf_ic_importer_ops *ops, void *priv);
 void dma_buf_ic_detach(struct dma_buf_ic_attachment *attach);
+
+/*
+ * dma_buf_ic_negotiate() tells which interconnect dma_buf_ic_attach() would
+ * negotiate with the same arguments, without attaching: the type, or an
+ * ERR_PTR with the errno that dma_buf_ic_attach() would return. For
+ * discovery: what is true now may change before an attach.
+ */
+const struct dma_buf_ic_type *
+dma_buf_ic_negotiate(struct dma_buf *dmabuf,
+		     const struct dma_buf_ic_entry *accepts,
+		     unsigned int nr_accepts, bool honours_invalidation);
 const struct dma_buf_ic_type *
 dma_buf_ic_negotiated(const struct dma_buf_ic_attachment *attach);
 
@@ -183,5 +195,16 @@ int dma_buf_ic_map_phys(struct dma_buf_ic_attachment *attach,
 struct sg_table *dma_buf_ic_map_sgt(struct dma_buf_ic_attachment *attach);
 int dma_buf_ic_map_private(struct dma_buf_ic_attachment *attach, u64 *cookie);
 int dma_buf_ic_unmap(struct dma_buf_ic_attachment *attach);
+
+#if IS_ENABLED(CONFIG_DMABUF_INTERCONNECT)
+/* DMA_BUF_IOCTL_IC_INFO (include/uapi/linux/dma-buf.h), for dma-buf.c. */
+long dma_buf_ic_info_ioctl(struct dma_buf *dmabuf, void __user *arg);
+#else
+static inline long dma_buf_ic_info_ioctl(struct dma_buf *dmabuf,
+					 void __user *arg)
+{
+	return -ENOTTY;
+}
+#endif
 
 #endif /* __LINUX_DMA_BUF_INTERCONNECT_H */

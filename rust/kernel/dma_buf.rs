@@ -15,6 +15,7 @@ use crate::{
 use core::{marker::PhantomData, ptr::NonNull};
 
 pub mod capi;
+pub mod discovery;
 pub mod exporter;
 pub mod importer;
 pub mod interconnect;

@@ -31,6 +31,17 @@
 #include "io_pagetable.h"
 #include "iommufd_private.h"
 
+/*
+ * What iommufd accepts, for IOMMU_IOAS_MAP_FILE and IOMMU_DMABUF_GET_INFO:
+ * the physical ranges, which it maps into its domains itself.
+ */
+#define IOMMUFD_DMABUF_NR_ACCEPTS 1
+
+static void iommufd_dmabuf_accepts(struct dma_buf_ic_entry *accepts)
+{
+	accepts[0] = (struct dma_buf_ic_entry){ dma_buf_ic_phys_list, 0 };
+}
+
 /* The dma-buf side of a struct iopt_pages. */
 struct iopt_pages_dmabuf {
 	struct dma_buf_ic_attachment *attach;
@@ -253,7 +264,7 @@ void iopt_dmabuf_unfill_domains(struct iopt_area *area,
 struct iopt_pages *iopt_alloc_dmabuf_pages(int fd, u64 start, u64 length,
 					   bool writable)
 {
-	struct dma_buf_ic_entry accept = { dma_buf_ic_phys_list, 0 };
+	struct dma_buf_ic_entry accepts[IOMMUFD_DMABUF_NR_ACCEPTS];
 	struct iopt_pages_dmabuf *dmabuf;
 	struct iopt_pages *pages;
 	struct dma_buf *buf;
@@ -303,8 +314,9 @@ struct iopt_pages *iopt_alloc_dmabuf_pages(int fd, u64 start, u64 length,
 	pages->account_mode = IOPT_PAGES_ACCOUNT_NONE;
 	pages->dmabuf = dmabuf;
 
+	iommufd_dmabuf_accepts(accepts);
 	dmabuf->attach = dma_buf_ic_attach(buf, iommufd_global_device(),
-					   &accept, 1, true,
+					   accepts, ARRAY_SIZE(accepts), true,
 					   &iopt_dmabuf_importer_ops, pages);
 	if (IS_ERR(dmabuf->attach)) {
 		rc = PTR_ERR(dmabuf->attach);
@@ -389,4 +401,50 @@ int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd)
 out_put:
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
 	return rc;
+}
+
+int iommufd_dmabuf_get_info(struct iommufd_ucmd *ucmd)
+{
+	struct dma_buf_ic_entry accepts[IOMMUFD_DMABUF_NR_ACCEPTS];
+	struct iommu_dmabuf_info *cmd = ucmd->cmd;
+	struct iommu_dmabuf_interconnect __user *uptr;
+	const struct dma_buf_ic_type *type;
+	u32 given = cmd->num_accepts;
+	struct dma_buf *buf;
+	unsigned int i;
+	int rc;
+
+	if (cmd->flags & ~IOMMU_DMABUF_INFO_FD || cmd->__reserved)
+		return -EINVAL;
+	iommufd_dmabuf_accepts(accepts);
+
+	memset(cmd->out_interconnect, 0, sizeof(cmd->out_interconnect));
+	if (cmd->flags & IOMMU_DMABUF_INFO_FD) {
+		buf = dma_buf_get(cmd->fd);
+		if (IS_ERR(buf))
+			return PTR_ERR(buf);
+		/* The same question IOMMU_IOAS_MAP_FILE's attach asks. */
+		type = dma_buf_ic_negotiate(buf, accepts, ARRAY_SIZE(accepts),
+					    true);
+		dma_buf_put(buf);
+		if (IS_ERR(type))
+			return PTR_ERR(type);
+		strscpy(cmd->out_interconnect, type->name);
+	}
+
+	uptr = u64_to_user_ptr(cmd->accepts_uptr);
+	for (i = 0; i < min_t(u32, given, ARRAY_SIZE(accepts)); i++) {
+		struct iommu_dmabuf_interconnect entry = {};
+
+		strscpy(entry.name, accepts[i].type->name);
+		if (copy_to_user(&uptr[i], &entry, sizeof(entry)))
+			return -EFAULT;
+	}
+	cmd->out_capabilities = IOMMU_DMABUF_CAP_MAP_FILE |
+				IOMMU_DMABUF_CAP_REVOKE;
+	cmd->num_accepts = ARRAY_SIZE(accepts);
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		return rc;
+	return given < ARRAY_SIZE(accepts) ? -EMSGSIZE : 0;
 }

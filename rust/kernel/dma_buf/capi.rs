@@ -11,8 +11,9 @@
 //! C header: [`include/linux/dma-buf-interconnect.h`](srctree/include/linux/dma-buf-interconnect.h)
 
 use super::{
+    discovery::info_ioctl,
     exporter::{export, Export, Exporter, MapRequest, Mapped},
-    importer::{attach, Attachment, Importer},
+    importer::{attach, negotiate_for, Attachment, Importer},
     interconnect::{
         AcceptList, Entry, InterconnectType, OfferList, PhysList, Sgt, SgtAccept, SgtOffer,
         TypeRef, PHYS_LIST, SGT,
@@ -28,6 +29,7 @@ use crate::{
     str::CStr,
     sync::Arc,
     types::ARef,
+    uaccess::UserPtr,
 };
 use core::{
     any::Any,
@@ -403,6 +405,58 @@ unsafe fn attachment<'a>(
     unsafe { &*attach.cast::<Attachment<CImporter>>() }
 }
 
+/// Tells what [`dma_buf_ic_attach`] would negotiate, without attaching.
+///
+/// # Safety
+///
+/// `dmabuf` is live and the caller holds a reference to it, and `accepts`
+/// points to `nr_accepts` entries naming static interconnects.
+#[no_mangle]
+pub unsafe extern "C" fn dma_buf_ic_negotiate(
+    dmabuf: *mut bindings::dma_buf,
+    accepts: *const bindings::dma_buf_ic_entry,
+    nr_accepts: c_uint,
+    honours_invalidation: bool,
+) -> *const bindings::dma_buf_ic_type {
+    let result = (|| -> Result<TypeRef> {
+        if dmabuf.is_null() {
+            return Err(EINVAL);
+        }
+        let mut list = AcceptList::builder();
+        // SAFETY: Guaranteed by the caller.
+        for entry in unsafe { entries(accepts, nr_accepts, false) }? {
+            list = list.accept_raw(entry)?;
+        }
+        let list = list.honours_invalidation(honours_invalidation).build()?;
+        // SAFETY: The caller's reference keeps the buffer alive.
+        negotiate_for(unsafe { DmaBuf::from_raw(dmabuf) }, &list)
+    })();
+    match result {
+        Ok(ty) => ty.as_c(),
+        Err(e) => e.to_ptr(),
+    }
+}
+
+/// Runs `DMA_BUF_IOCTL_IC_INFO`; called by the dma-buf core's ioctl.
+///
+/// # Safety
+///
+/// `dmabuf` is live for the call (its file is), and `arg` is the ioctl's
+/// user pointer.
+#[no_mangle]
+pub unsafe extern "C" fn dma_buf_ic_info_ioctl(
+    dmabuf: *mut bindings::dma_buf,
+    arg: *mut c_void,
+) -> crate::ffi::c_long {
+    // SAFETY: Guaranteed by the caller.
+    let buf = unsafe { DmaBuf::from_raw(dmabuf) };
+    match info_ioctl(buf, arg as UserPtr) {
+        Ok(()) => 0,
+        // Widening: errnos are small negative numbers.
+        Err(e) => e.to_errno() as crate::ffi::c_long,
+    }
+}
+
 /// Detaches, ending the mapping if any; takes the reservation lock.
 ///
 /// # Safety
@@ -565,6 +619,16 @@ check_prototype!(dma_buf_ic_attach: unsafe extern "C" fn(
     ImporterOps,
     *mut c_void,
 ) -> Attach);
+check_prototype!(dma_buf_ic_negotiate: unsafe extern "C" fn(
+    *mut bindings::dma_buf,
+    Entries,
+    c_uint,
+    bool,
+) -> *const bindings::dma_buf_ic_type);
+check_prototype!(dma_buf_ic_info_ioctl: unsafe extern "C" fn(
+    *mut bindings::dma_buf,
+    *mut c_void,
+) -> crate::ffi::c_long);
 check_prototype!(dma_buf_ic_detach: unsafe extern "C" fn(Attach));
 check_prototype!(dma_buf_ic_negotiated: unsafe extern "C" fn(
     *const bindings::dma_buf_ic_attachment,

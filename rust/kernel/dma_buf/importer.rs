@@ -18,7 +18,9 @@ use super::{
     mapping::SgtMapping,
     DmaBuf, ResvLocked,
 };
-use crate::{bindings, device::Device, error::from_err_ptr, prelude::*, sync::Arc, types::ARef};
+use crate::{
+    bindings, device::Device, error::from_err_ptr, prelude::*, str::CStr, sync::Arc, types::ARef,
+};
 use core::{any::Any, cell::UnsafeCell, ptr::NonNull};
 
 /// The driver side of an importer.
@@ -303,6 +305,75 @@ fn foreign_offers(buf: &DmaBuf) -> Result<OfferList> {
         .build()
 }
 
+/// Returns what `buf` offers: its exporter's list, or for buffers of other
+/// exporters the implied classic offer.
+pub(crate) fn with_offers<R>(buf: &DmaBuf, f: impl FnOnce(&OfferList) -> R) -> Result<R> {
+    match ExportCore::of(buf) {
+        Some(export) => Ok(f(export.offers())),
+        None => Ok(f(&foreign_offers(buf)?)),
+    }
+}
+
+/// Returns the interconnect that [`attach`] would negotiate for `accepts`,
+/// without attaching, or the error it would fail with (`EOPNOTSUPP`,
+/// `ENODEV`). What is true now may change before an attach.
+pub fn negotiate_for(buf: &DmaBuf, accepts: &AcceptList) -> Result<TypeRef> {
+    if ExportCore::of(buf).is_some_and(ExportCore::is_revoked_permanently) {
+        return Err(ENODEV);
+    }
+    with_offers(buf, |offers| {
+        Ok(offers.type_at(negotiate(offers, accepts)?.offer))
+    })?
+}
+
+/// What the framework can tell of one attachment of a buffer.
+pub struct AttachmentView<'a> {
+    /// The name of the importer's device.
+    pub importer: &'a CStr,
+    /// The negotiated interconnect, if the importer attached with [`attach`].
+    pub negotiated: Option<TypeRef>,
+    /// Whether the importer holds a mapping made through the framework.
+    pub mapped: bool,
+}
+
+/// Calls `f` for every attachment of the buffer whose reservation lock
+/// `resv` holds, made by [`attach`] or by any other importer.
+pub fn for_each_attachment(resv: &ResvLocked<'_>, mut f: impl FnMut(&AttachmentView<'_>)) {
+    let unknown = crate::c_str!("?");
+    // SAFETY: The buffer is alive, and its attachment list is protected by
+    // the reservation lock, which `resv` proves held: no entry is added or
+    // removed, and each attachment and its device stay alive, meanwhile.
+    unsafe {
+        let head = core::ptr::addr_of_mut!((*resv.buf().as_raw()).attachments);
+        let mut pos = (*head).next;
+        while pos != head {
+            let raw = crate::container_of!(pos, bindings::dma_buf_attachment, node);
+            // The kobject name is the device name once the device is added.
+            let name = (*(*raw).dev).kobj.name;
+            let importer = if name.is_null() {
+                unknown
+            } else {
+                CStr::from_char_ptr(name)
+            };
+            let core = if core::ptr::eq((*raw).importer_ops, &IMPORT_OPS) {
+                // Attachments with `IMPORT_OPS` were made by `attach`, with
+                // `importer_priv` pointing to the core of a live inner.
+                Some(&*(*raw).importer_priv.cast::<AttachCore>())
+            } else {
+                None
+            };
+            f(&AttachmentView {
+                importer,
+                negotiated: core.map(|c| c.negotiated),
+                // The mapping cell is read under the lock, as its invariant
+                // asks.
+                mapped: core.is_some_and(|c| (*c.mapping.get()).is_some()),
+            });
+            pos = (*pos).next;
+        }
+    }
+}
+
 /// Attaches `dev` to `buf` through the first interconnect that the exporter
 /// offers and `accepts` accepts.
 ///
@@ -420,16 +491,7 @@ pub fn attach<T: Importer>(
     accepts: AcceptList,
     importer: T,
 ) -> Result<Attachment<T>> {
-    let foreign;
-    let offers = match ExportCore::of(buf) {
-        Some(export) if export.is_revoked_permanently() => return Err(ENODEV),
-        Some(export) => export.offers(),
-        None => {
-            foreign = foreign_offers(buf)?;
-            &foreign
-        }
-    };
-    let negotiated = offers.type_at(negotiate(offers, &accepts)?.offer);
+    let negotiated = negotiate_for(buf, &accepts)?;
 
     // INVARIANT: `invalidate_adapter::<T>` matches `importer`, and nothing
     // is mapped yet.

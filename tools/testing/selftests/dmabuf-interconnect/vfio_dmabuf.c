@@ -6,6 +6,7 @@
  * module (CONFIG_DMABUF_INTERCONNECT_TEST), which counts invalidations.
  */
 #define _GNU_SOURCE
+#include <linux/dma-buf.h>
 #include <linux/iommufd.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -150,6 +151,57 @@ TEST_F(vfio, offers_phys_list_then_p2p_sgt)
 	 */
 	ASSERT_EQ(-EREMOTEIO, map(self->ic_dev, id, &m));
 	ASSERT_EQ(0, status(self->ic_dev, id).mapped);
+	close(fd);
+}
+
+/* The buffer's flags as DMA_BUF_IOCTL_IC_INFO reports them, or ~0. */
+static __u32 info_flags(int fd, struct dma_buf_ic_offer *offers, __u32 num)
+{
+	struct dma_buf_ic_info info = {
+		.size = sizeof(info), .num_offers = num,
+		.offers_uptr = (uintptr_t)offers,
+	};
+
+	if (ic(fd, DMA_BUF_IOCTL_IC_INFO, &info) || info.num_offers != num)
+		return ~0U;
+	return info.out_flags;
+}
+
+/*
+ * What a VMM asks before it maps: the buffer's offers and state, and what
+ * iommufd would negotiate; revoke and close show in the state.
+ */
+TEST_F(vfio, discovery)
+{
+	const __u32 negotiates = DMA_BUF_IC_INFO_NEGOTIATES | DMA_BUF_IC_INFO_REVOCABLE;
+	struct vfio_region_dma_range page = { 0, PAGE };
+	struct iommu_dmabuf_info info = {
+		.size = sizeof(info), .flags = IOMMU_DMABUF_INFO_FD,
+	};
+	struct dma_buf_ic_offer offers[2];
+	int fd;
+
+	set_command(self->device, PCI_COMMAND_MEMORY, 0);
+	fd = get_dma_buf(self->device, VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC,
+			 &page, 1);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(negotiates, info_flags(fd, offers, 2));
+	ASSERT_STREQ("phys-list", offers[0].name);
+	ASSERT_STREQ("sgt", offers[1].name);
+	ASSERT_EQ(DMA_BUF_IC_OFFER_P2P, offers[1].flags);
+	info.fd = fd;
+	ASSERT_EQ(-EMSGSIZE, ic(self->iommufd, IOMMU_DMABUF_GET_INFO, &info));
+	ASSERT_STREQ("phys-list", info.out_interconnect);
+
+	set_command(self->device, 0, PCI_COMMAND_MEMORY);
+	ASSERT_EQ(negotiates | DMA_BUF_IC_INFO_REVOKED, info_flags(fd, offers, 2));
+	set_command(self->device, PCI_COMMAND_MEMORY, 0);
+	ASSERT_EQ(negotiates, info_flags(fd, offers, 2));
+	close(self->device);
+	self->device = -1;
+	ASSERT_EQ(negotiates | DMA_BUF_IC_INFO_REVOKED |
+		  DMA_BUF_IC_INFO_REVOKED_FOR_GOOD, info_flags(fd, offers, 2));
+	ASSERT_EQ(-ENODEV, ic(self->iommufd, IOMMU_DMABUF_GET_INFO, &info));
 	close(fd);
 }
 

@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Discovery: what a dma-buf offers, and who imports it how.
+//!
+//! `DMA_BUF_IOCTL_IC_INFO` on a dma-buf file descriptor reports, without
+//! attaching or mapping anything, the interconnects the exporter offers in
+//! its order of preference, whether it may revoke access and whether it has,
+//! and every attachment with the interconnect negotiated for it. Management
+//! tools and VMMs use it to learn what a kernel and a buffer support instead
+//! of trying and failing.
+//!
+//! uAPI: [`include/uapi/linux/dma-buf.h`](srctree/include/uapi/linux/dma-buf.h)
+
+use super::{
+    exporter::ExportCore,
+    importer::{for_each_attachment, with_offers},
+    interconnect::SGT,
+    DmaBuf,
+};
+use crate::{
+    bindings,
+    prelude::*,
+    str::CStr,
+    uaccess::{UserPtr, UserSlice},
+};
+use core::mem::size_of;
+
+/// A fixed-size, NUL-terminated name field of the uAPI.
+type Name = [crate::ffi::c_char; bindings::DMA_BUF_IC_NAME_LEN as usize];
+
+/// Copies `name` into `dst`, truncated so that a NUL always ends it.
+fn put_name(dst: &mut Name, name: &CStr) {
+    let bytes = name.as_bytes();
+    let len = bytes.len().min(dst.len() - 1);
+    for (d, &b) in dst.iter_mut().zip(&bytes[..len]) {
+        *d = b as crate::ffi::c_char;
+    }
+    dst[len..].fill(0);
+}
+
+/// Returns the uAPI state flags and offers of `buf`.
+fn describe_offers(buf: &DmaBuf) -> Result<(u32, KVec<bindings::dma_buf_ic_offer>)> {
+    let mut flags = 0;
+    if let Some(export) = ExportCore::of(buf) {
+        flags |= bindings::dma_buf_ic_info_flags_DMA_BUF_IC_INFO_NEGOTIATES;
+        if export.is_revoked() {
+            flags |= bindings::dma_buf_ic_info_flags_DMA_BUF_IC_INFO_REVOKED;
+        }
+        if export.is_revoked_permanently() {
+            flags |= bindings::dma_buf_ic_info_flags_DMA_BUF_IC_INFO_REVOKED_FOR_GOOD;
+        }
+    }
+    let (revocable, offers) = with_offers(buf, |offers| -> Result<_> {
+        let mut out = KVec::new();
+        for ty in offers.types() {
+            let mut offer = bindings::dma_buf_ic_offer::default();
+            put_name(&mut offer.name, ty.name());
+            if ty.is(&SGT) && offers.info(&SGT).is_some_and(|o| o.peer_to_peer) {
+                offer.flags = bindings::dma_buf_ic_offer_flags_DMA_BUF_IC_OFFER_P2P;
+            }
+            out.push(offer, GFP_KERNEL)?;
+        }
+        Ok((offers.revocable(), out))
+    })??;
+    if revocable {
+        flags |= bindings::dma_buf_ic_info_flags_DMA_BUF_IC_INFO_REVOCABLE;
+    }
+    Ok((flags, offers))
+}
+
+/// Returns one uAPI entry per attachment of `buf`.
+fn describe_attachments(buf: &DmaBuf) -> Result<KVec<bindings::dma_buf_ic_attachment>> {
+    let resv = buf.lock_resv();
+    // Allocating under the reservation lock is allowed (it comes before
+    // memory reclaim); copying to userspace is not, so that waits.
+    let mut out = KVec::with_capacity(resv.attachment_count(), GFP_KERNEL)?;
+    for_each_attachment(&resv, |view| {
+        let mut entry = bindings::dma_buf_ic_attachment::default();
+        put_name(&mut entry.importer, view.importer);
+        if let Some(ty) = view.negotiated {
+            put_name(&mut entry.interconnect, ty.name());
+            entry.flags |= bindings::dma_buf_ic_attachment_flags_DMA_BUF_IC_ATTACHMENT_NEGOTIATED;
+        }
+        if view.mapped {
+            entry.flags |= bindings::dma_buf_ic_attachment_flags_DMA_BUF_IC_ATTACHMENT_MAPPED;
+        }
+        // The capacity is the count, and the count cannot change while the
+        // lock is held: this push does not allocate.
+        let _ = out.push(entry, GFP_NOWAIT);
+    });
+    Ok(out)
+}
+
+/// Views a uAPI structure as bytes.
+///
+/// # Safety
+///
+/// `T` has no padding bytes (every uAPI structure here is made of integers
+/// and byte arrays laid out without holes).
+unsafe fn as_bytes<T>(value: &T) -> &[u8] {
+    // SAFETY: `value` is valid for `size_of::<T>()` bytes, all initialised
+    // since `T` has no padding, as the caller guarantees.
+    unsafe { core::slice::from_raw_parts(core::ptr::from_ref(value).cast(), size_of::<T>()) }
+}
+
+/// Writes the first `num` of `entries` to the user array at `uptr`.
+fn write_entries<T>(uptr: u64, num: u32, entries: &[T]) -> Result {
+    let n = entries.len().min(num as usize);
+    if n == 0 {
+        return Ok(());
+    }
+    let uptr = UserPtr::try_from(uptr).map_err(|_| EFAULT)?;
+    let mut writer = UserSlice::new(uptr, n * size_of::<T>()).writer();
+    for entry in &entries[..n] {
+        // SAFETY: Only called with the padding-free uAPI entry structures.
+        writer.write_slice(unsafe { as_bytes(entry) })?;
+    }
+    Ok(())
+}
+
+/// Runs `DMA_BUF_IOCTL_IC_INFO` on `buf` with the user argument at `arg`.
+pub fn info_ioctl(buf: &DmaBuf, arg: UserPtr) -> Result {
+    const KSIZE: usize = size_of::<bindings::dma_buf_ic_info>();
+    let mut size_bytes = [0u8; 4];
+    UserSlice::new(arg, 4)
+        .reader()
+        .read_slice(&mut size_bytes)?;
+    let size = u32::from_ne_bytes(size_bytes) as usize;
+    if size < KSIZE {
+        return Err(EINVAL);
+    }
+    // A newer userspace may pass a larger structure; what this kernel does
+    // not know must be zero. Bounded, as nothing needs more than a page.
+    if size > KSIZE {
+        if size > crate::page::PAGE_SIZE {
+            return Err(E2BIG);
+        }
+        let mut tail = [0u8; 64];
+        let mut reader = UserSlice::new(arg + KSIZE, size - KSIZE).reader();
+        while !reader.is_empty() {
+            let n = reader.len().min(tail.len());
+            reader.read_slice(&mut tail[..n])?;
+            if tail[..n].iter().any(|&b| b != 0) {
+                return Err(E2BIG);
+            }
+        }
+    }
+    let mut info = bindings::dma_buf_ic_info::default();
+    let mut raw = [0u8; KSIZE];
+    UserSlice::new(arg, KSIZE).reader().read_slice(&mut raw)?;
+    // SAFETY: `dma_buf_ic_info` is plain integers without padding, so any
+    // bytes are a valid value, and `raw` has exactly its size.
+    unsafe {
+        core::ptr::copy_nonoverlapping(raw.as_ptr(), core::ptr::from_mut(&mut info).cast(), KSIZE)
+    };
+    if info.flags != 0 || info.__reserved != 0 {
+        return Err(EINVAL);
+    }
+
+    let (flags, offers) = describe_offers(buf)?;
+    let attachments = describe_attachments(buf)?;
+    write_entries(info.offers_uptr, info.num_offers, &offers)?;
+    write_entries(info.attachments_uptr, info.num_attachments, &attachments)?;
+    let too_small = (info.num_offers as usize) < offers.len()
+        || (info.num_attachments as usize) < attachments.len();
+    info.out_flags = flags;
+    // Both fit: there are at most a few offers, and attachments are bounded
+    // by memory long before `u32::MAX`.
+    info.num_offers = offers.len() as u32;
+    info.num_attachments = attachments.len() as u32;
+    // SAFETY: `dma_buf_ic_info` has no padding.
+    let bytes = unsafe { as_bytes(&info) };
+    UserSlice::new(arg, KSIZE).writer().write_slice(bytes)?;
+    if too_small {
+        return Err(EMSGSIZE);
+    }
+    Ok(())
+}
