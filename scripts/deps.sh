@@ -13,6 +13,8 @@ PACKAGES=(
 	cpio kmod rsync xz-utils git python3 python3-ply python3-git
 	qemu-system-x86 busybox-static
 	# headers_install copies the uAPI headers with rsync.
+	# The documentation check: Sphinx with the kernel's kernel-doc extension.
+	python3-sphinx
 )
 BINDGEN_VERSION=0.69.5
 

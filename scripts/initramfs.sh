@@ -21,6 +21,18 @@ for dir in $SELFTEST_DIRS; do
 		KHDR_INCLUDES="-isystem $OBJ/usr/include" LDFLAGS=-static -j"$JOBS"
 done
 
+# The dmabuf-ic tool (tools/dmabuf-ic), static for the libc-less guest. Its
+# build checks its uAPI mirrors against the headers installed above.
+stage "building the dmabuf-ic tool (cargo)"
+cargo=$(command -v cargo || echo "$CARGO_BIN/cargo")
+TOOL_TARGET=$CACHE/tool-target
+run_logged tool-build "building tools/dmabuf-ic failed" \
+	env DMABUF_IC_KHDR="$OBJ/usr/include" CARGO_TARGET_DIR="$TOOL_TARGET" \
+	RUSTFLAGS="-C target-feature=+crt-static" \
+	"$cargo" build --release --locked --target x86_64-unknown-linux-gnu \
+	--manifest-path "$REPO/tools/dmabuf-ic/Cargo.toml"
+TOOL_BIN=$TOOL_TARGET/x86_64-unknown-linux-gnu/release/dmabuf-ic
+
 stage "packing the initramfs"
 root=$INITRAMFS/root
 rm -rf "$root"
@@ -28,6 +40,7 @@ mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,tests}
 cp "$BUSYBOX" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 cp "$REPO/scripts/guest/init" "$root/init"
+cp "$TOOL_BIN" "$root/bin/dmabuf-ic"
 cp "$REPO"/scripts/guest/*.list "$REPO"/scripts/guest/*.sh "$root/tests/"
 for dir in $SELFTEST_DIRS; do
 	find "$SELFTESTS/$dir" -maxdepth 1 -type f -executable -exec cp {} "$root/tests/" \;

@@ -3,7 +3,9 @@
 # Style checks on what this project changes in the kernel tree:
 #  - rustfmt: every Rust file of the tree is formatted (make rustfmtcheck);
 #  - rustdoc: the Rust documentation builds without a warning (make rustdoc);
-#  - checkpatch: the series "pristine..HEAD" of the cache tree is clean.
+#  - checkpatch: the series "pristine..HEAD" of the cache tree is clean;
+#  - docs: the rst documents build with Sphinx and kernel-doc (docs.sh);
+#  - the dmabuf-ic tool: cargo fmt and clippy clean.
 # Clippy runs with every build (scripts/build.sh). Prints one line per check:
 # "lint: NAME ok" or "lint: NAME FAILED"; exits 1 if any failed.
 . "$(dirname "$0")/lib.sh"
@@ -40,6 +42,32 @@ if (cd "$SRC" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --no-summary --ters
 else
 	head -n 40 "$LOGS/checkpatch.log"
 	echo "lint: checkpatch FAILED"
+	status=1
+fi
+if "$REPO/scripts/docs.sh"; then
+	echo "lint: docs ok"
+else
+	echo "lint: docs FAILED"
+	status=1
+fi
+
+# The userspace tool: rustfmt and clippy (warnings fail), against the
+# installed uAPI headers its build checks its structures with.
+cargo=$(command -v cargo || echo "$CARGO_BIN/cargo")
+tool=(--manifest-path "$REPO/tools/dmabuf-ic/Cargo.toml")
+if "$cargo" fmt "${tool[@]}" --check >"$LOGS/tool-fmt.log" 2>&1; then
+	echo "lint: tool-rustfmt ok"
+else
+	head -n 40 "$LOGS/tool-fmt.log"
+	echo "lint: tool-rustfmt FAILED"
+	status=1
+fi
+if env DMABUF_IC_KHDR="$OBJ/usr/include" CARGO_TARGET_DIR="$CACHE/tool-target" \
+	"$cargo" clippy "${tool[@]}" --locked --all-targets -- -D warnings >"$LOGS/tool-clippy.log" 2>&1; then
+	echo "lint: tool-clippy ok"
+else
+	grep -E -A8 '^(warning|error)' "$LOGS/tool-clippy.log" | head -n 40
+	echo "lint: tool-clippy FAILED"
 	status=1
 fi
 exit $status

@@ -31,6 +31,18 @@ grep -q '^Ran [1-9]' "$host_log" || host_fail=$((host_fail + 1))
 echo "    host       $(printf '%5d' "$host_pass") passed $(printf '%4d' "$host_fail") failed"
 add "$host_pass" "$host_fail"
 
+stage "host tests (the dmabuf-ic tool: command line, sysfs, uAPI layout)"
+tool_log=$LOGS/tool-tests.log
+env DMABUF_IC_KHDR="$OBJ/usr/include" CARGO_TARGET_DIR="$CACHE/tool-target" \
+	"$(command -v cargo || echo "$CARGO_BIN/cargo")" test --locked \
+	--manifest-path "$REPO/tools/dmabuf-ic/Cargo.toml" >"$tool_log" 2>&1 || true
+tool_pass=$(grep -c '^test .* \.\.\. ok$' "$tool_log" || true)
+tool_fail=$(grep -c '^test .* \.\.\. FAILED$' "$tool_log" || true)
+grep -q '^test result: ok' "$tool_log" || tool_fail=$((tool_fail + 1))
+[ "$tool_fail" -eq 0 ] || tail -n 40 "$tool_log"
+echo "    tool       $(printf '%5d' "$tool_pass") passed $(printf '%4d' "$tool_fail") failed"
+add "$tool_pass" "$tool_fail"
+
 # guest RUN [kunit]: boot a guest that runs scripts/guest/RUN.list, judge it.
 guest() {
 	local run=$1 kunit=${2:-} args=()

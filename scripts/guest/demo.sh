@@ -1,33 +1,54 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# The main job's guest side: show what the running kernel offers.
+# The main job's guest side: what the running kernel offers, shown with the
+# dmabuf-ic tool as an operator would run it, then peer-to-peer DMA.
 echo "kernel: $(uname -r)"
 echo
 echo "Rust dma-buf and interconnect tests (KUnit, run at boot):"
 dmesg | sed -n 's/^\[[ 0-9.]*\] *//p' | grep -E '^ *(not )?ok [0-9]+ rust_doctest_kernel_dma_buf' |
 	sed 's/^ */  /'
 echo
-echo "iommufd: $([ -c /dev/iommu ] && echo "/dev/iommu present" || echo "missing")"
-echo "VFIO:    $([ -c /dev/vfio/vfio ] && echo "/dev/vfio/vfio present" || echo "missing")"
-echo
-echo "PCI devices for the peer-to-peer demo:"
-for dev in /sys/bus/pci/devices/*; do
-	id="$(cat "$dev/vendor"):$(cat "$dev/device")"
-	case "$id" in
-	0x1234:0x11e8) what="edu (DMA engine)" ;;
-	0x1af4:0x1110) what="ivshmem-plain (BAR2 backed by a host file)" ;;
-	*) continue ;;
-	esac
-	group=$(basename "$(readlink "$dev/iommu_group")" 2>/dev/null)
-	echo "  $(basename "$dev")  $what, IOMMU group ${group:-none}"
-done
-echo
-echo "Peer-to-peer DMA through the IOMMU, with a VFIO dma-buf imported by iommufd:"
-if ./p2p_dma -v >/tmp/p2p.out 2>&1; then
-	grep -v '^\(#\|ok \|not ok\|TAP\|1\.\.\)' /tmp/p2p.out | sed 's/^/  /'
-	echo "  result: passed"
-else
-	sed 's/^/  /' /tmp/p2p.out
+bdf_of() {
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$d/vendor"):$(cat "$d/device")" = "$1:$2" ] && basename "$d" && return
+	done
+}
+edu=$(bdf_of 0x1234 0x11e8)
+ivshmem=$(bdf_of 0x1af4 0x1110)
+fail() {
 	echo "  result: FAILED"
 	exit 1
+}
+for dev in "$edu" "$ivshmem"; do
+	echo "# echo vfio-pci > /sys/bus/pci/devices/$dev/driver_override; echo $dev > /sys/bus/pci/drivers_probe"
+	echo vfio-pci >"/sys/bus/pci/devices/$dev/driver_override"
+	echo "$dev" >/sys/bus/pci/drivers_probe
+done
+echo
+echo "# dmabuf-ic devices"
+dmabuf-ic devices | sed 's/^/  /' || fail
+echo
+echo "# dmabuf-ic iommufd"
+dmabuf-ic iommufd | sed 's/^/  /' || fail
+echo
+echo "# dmabuf-ic inspect $ivshmem --bar 2 --length 0x400000"
+dmabuf-ic inspect "$ivshmem" --bar 2 --length 0x400000 | sed 's/^/  /' || fail
+echo
+echo "The scatter-gather offer, for importers that use the DMA API (the test"
+echo "module imports for a driverless edu, which copies within ivshmem's BAR):"
+if ./p2p_dma -v -t sgt_p2p_dma >/tmp/sgt.out 2>&1; then
+	grep -v '^\(#\|ok \|not ok\|TAP\|1\.\.\)' /tmp/sgt.out | sed 's/^/  /'
+else
+	sed 's/^/  /' /tmp/sgt.out
+	fail
 fi
+echo
+echo "# echo vfio-pci > /sys/bus/pci/devices/$edu/driver_override; echo $edu > /sys/bus/pci/drivers_probe"
+echo vfio-pci >"/sys/bus/pci/devices/$edu/driver_override"
+echo "$edu" >/sys/bus/pci/drivers_probe
+echo "# dmabuf-ic demo"
+dmabuf-ic demo >/tmp/demo.out 2>&1
+rc=$?
+sed 's/^/  /' /tmp/demo.out
+[ "$rc" = 0 ] || fail
+echo "  result: passed"

@@ -140,6 +140,8 @@ err_unmap:
  *
  * Maps nothing, and succeeds, once the exporter revoked access; the domain
  * is remembered either way so that unfilling it stays symmetric.
+ *
+ * Return: 0, or a negative errno of iommu_map() or -ENOMEM.
  */
 int iopt_dmabuf_fill_domain(struct iopt_area *area, struct iopt_pages *pages,
 			    struct iommu_domain *domain)
@@ -197,6 +199,8 @@ void iopt_dmabuf_unfill_domain(struct iopt_area *area,
  * @pages: its pages (area->pages is NULL)
  *
  * On failure all domains are left unchanged.
+ *
+ * Return: 0, or the errno of the first domain that failed.
  */
 int iopt_dmabuf_fill_domains(struct iopt_area *area, struct iopt_pages *pages)
 {
@@ -257,9 +261,12 @@ void iopt_dmabuf_unfill_domains(struct iopt_area *area,
  * @writable: whether the IOMMU may write
  *
  * Attaches to the buffer, negotiating the physical range list, and maps
- * it. Errors: EBADF (not an open fd), EOPNOTSUPP (not a dma-buf, or the
- * exporter does not offer its physical ranges), EINVAL (empty, unaligned
- * or beyond the buffer), EOVERFLOW, ENODEV (revoked), ENOMEM.
+ * it.
+ *
+ * Return: the pages, or an ERR_PTR: EBADF (not an open fd), EOPNOTSUPP (not
+ * a dma-buf, or the exporter does not offer its physical ranges), EINVAL
+ * (empty, unaligned or beyond the buffer), EOVERFLOW, ENODEV (revoked),
+ * ENOMEM.
  */
 struct iopt_pages *iopt_alloc_dmabuf_pages(int fd, u64 start, u64 length,
 					   bool writable)

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Builds this project's kernel documentation with Sphinx and the kernel's
+# own kernel-doc extension, warnings as errors: the two rst documents, and
+# the kernel-doc comments they pull from the headers. Also runs kernel-doc
+# with -Wall over the C files the project adds. A whole "make htmldocs"
+# takes far longer and reports the tree's older warnings too.
+. "$(dirname "$0")/lib.sh"
+
+DOCS=$CACHE/docs
+rm -rf "$DOCS"
+mkdir -p "$DOCS/src/driver-api" "$DOCS/src/userspace-api"
+cp "$SRC/Documentation/driver-api/dma-buf-interconnect.rst" "$DOCS/src/driver-api/"
+cp "$SRC/Documentation/userspace-api/dma-buf-interconnect.rst" "$DOCS/src/userspace-api/"
+cat >"$DOCS/src/index.rst" <<'RST'
+dma-buf interconnects
+=====================
+
+.. toctree::
+
+   driver-api/dma-buf-interconnect
+   userspace-api/dma-buf-interconnect
+RST
+cat >"$DOCS/src/conf.py" <<PY
+import sys
+sys.path.insert(0, "$SRC/Documentation/sphinx")
+project = "dmabuf-interconnect"
+extensions = ["kerneldoc", "rstFlatTable"]
+kerneldoc_bin = "$SRC/scripts/kernel-doc"
+kerneldoc_srctree = "$SRC"
+# As the kernel's conf.py: attributes Sphinx's C parser must skip.
+c_id_attributes = ["__user", "__iomem", "__must_check", "__always_inline"]
+PY
+
+status=0
+if sphinx-build -W --keep-going -q -b html "$DOCS/src" "$DOCS/html" >"$LOGS/docs.log" 2>&1; then
+	echo "    built $DOCS/html/index.html"
+else
+	status=1
+	head -n 40 "$LOGS/docs.log"
+fi
+kdoc_files=(
+	include/linux/dma-buf-interconnect.h
+	include/uapi/linux/dma-buf.h
+	drivers/vfio/pci/vfio_pci_dmabuf.c
+	drivers/iommu/iommufd/dmabuf.c
+	drivers/dma-buf/dmabuf-ic-test.h
+)
+if (cd "$SRC" && ./scripts/kernel-doc -none -Wall "${kdoc_files[@]}") >"$LOGS/kernel-doc.log" 2>&1 &&
+	! grep -q . "$LOGS/kernel-doc.log"; then
+	echo "    kernel-doc -Wall: no warnings in ${#kdoc_files[@]} files"
+else
+	status=1
+	head -n 40 "$LOGS/kernel-doc.log"
+fi
+exit $status
