@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Boot the test kernel in QEMU (TCG) and run one list of the guest:
 #   boot.sh RUN [kunit]
-# RUN is a list of scripts/guest (mock, iommu, demo) or inject-warn. The
+# RUN is a list of scripts/guest (mock, iommu, demo, bench) or inject-warn. The
 # "mock" guest has no vIOMMU, because in 6.12 iommufd's test mock cannot
 # probe its devices while intel-iommu owns the machine; every other guest has
 # QEMU's intel-iommu. All have edu and ivshmem. KUnit runs at boot only when
@@ -26,8 +26,22 @@ command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (mak
 # ivshmem's BAR2 is backed by this host file, so the host can see what
 # peer-to-peer DMA wrote into the BAR.
 ivshmem=$CACHE/ivshmem-$mode.bin
+ivshmem_size=4M
+# The benchmark maps BAR ranges up to 1 GiB, and runs under -icount
+# shift=0: guest time then advances by one nanosecond per guest
+# instruction, so its timings are instruction counts, repeatable whatever
+# else the host does. One vCPU: with two, icount's round robin can leave
+# the idle one's timers unserved while the other runs a long ioctl, and
+# RCU reports a stall that is QEMU's, not the kernel's.
+icount=()
+smp=2
+if [ "$mode" = bench ]; then
+	ivshmem_size=1G
+	icount=(-icount shift=0)
+	smp=1
+fi
 rm -f "$ivshmem"
-truncate -s 4M "$ivshmem"
+truncate -s "$ivshmem_size" "$ivshmem"
 rm -f "$console" "$results"
 mkdir -p "$LOGS"
 
@@ -46,12 +60,12 @@ qemu_args=(
 	# The CPU says AMD family 17h: Linux then lets peer-to-peer DMA
 	# between devices on the root bus go through the host bridge, as
 	# QEMU does; for other CPUs it wants a whitelisted host bridge.
-	-machine q35 -accel tcg -cpu max,family=23 -smp 2 -m 2G
-	"${iommu[@]}"
+	-machine q35 -accel tcg -cpu max,family=23 -smp "$smp" -m 2G
+	"${iommu[@]}" "${icount[@]}"
 	# edu's DMA engine masks addresses to 28 bits by default; DMA API
 	# mappings for a driverless device sit just below 4 GiB.
 	-device edu,dma_mask=0xffffffff
-	-object "memory-backend-file,id=ivshmem,share=on,mem-path=$ivshmem,size=4M"
+	-object "memory-backend-file,id=ivshmem,share=on,mem-path=$ivshmem,size=$ivshmem_size"
 	-device ivshmem-plain,memdev=ivshmem
 	# A PCIe device with FLR and power management, behind its own root
 	# port (so a bus reset reaches it alone): the VFIO revoke tests reset

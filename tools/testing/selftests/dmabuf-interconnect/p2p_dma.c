@@ -239,35 +239,6 @@ TEST_F(p2p, dma_revoke_and_map_again)
 	SAY("unmapped and mapped again: edu DMA of 0x77 reached the BAR again\n");
 }
 
-/* Opens the device @bdf of group @group through the type1 container. */
-static int type1_device(int container, int group_nr, const char *bdf)
-{
-	struct vfio_group_status status = { .argsz = sizeof(status) };
-	char path[64];
-	int group;
-
-	snprintf(path, sizeof(path), "/dev/vfio/%d", group_nr);
-	group = open(path, O_RDWR);
-	if (group < 0 || ic(group, VFIO_GROUP_GET_STATUS, &status) ||
-	    !(status.flags & VFIO_GROUP_FLAGS_VIABLE) ||
-	    ic(group, VFIO_GROUP_SET_CONTAINER, &container))
-		return -1;
-	/* The first group sets the IOMMU model; later ones may not. */
-	ic(container, VFIO_SET_IOMMU, (void *)VFIO_TYPE1v2_IOMMU);
-	return ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf);
-}
-
-static int type1_map(int container, void *vaddr, __u64 iova, __u64 size)
-{
-	struct vfio_iommu_type1_dma_map map = {
-		.argsz = sizeof(map),
-		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-		.vaddr = (uintptr_t)vaddr, .iova = iova, .size = size,
-	};
-
-	return ic(container, VFIO_IOMMU_MAP_DMA, &map);
-}
-
 /*
  * No regression for today's VMMs: legacy VFIO type1 maps the mmapped BAR
  * and edu's DMA reaches it, also while a dma-buf of the same BAR exists.
@@ -275,7 +246,7 @@ static int type1_map(int container, void *vaddr, __u64 iova, __u64 size)
 TEST(legacy_type1_p2p)
 {
 	char edu_bdf[256], ivshmem_bdf[256];
-	int edu_group, ivshmem_group, container, edu, ivshmem, dmabuf;
+	int edu_group, ivshmem_group, container, edu, ivshmem, dmabuf, g1, g2;
 	void *ram, *bar0, *bar2;
 	__u64 size, off;
 	struct vfio_region_dma_range first_page = { 0, PAGE };
@@ -286,9 +257,9 @@ TEST(legacy_type1_p2p)
 	container = open("/dev/vfio/vfio", O_RDWR);
 	ASSERT_LE(0, container);
 	ASSERT_EQ(VFIO_API_VERSION, ioctl(container, VFIO_GET_API_VERSION));
-	edu = type1_device(container, edu_group, edu_bdf);
+	edu = type1_device(container, edu_group, edu_bdf, &g1);
 	ASSERT_LE(0, edu);
-	ivshmem = type1_device(container, ivshmem_group, ivshmem_bdf);
+	ivshmem = type1_device(container, ivshmem_group, ivshmem_bdf, &g2);
 	ASSERT_LE(0, ivshmem);
 
 	ram = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
@@ -317,6 +288,8 @@ TEST(legacy_type1_p2p)
 	close(dmabuf);
 	close(edu);
 	close(ivshmem);
+	close(g1);
+	close(g2);
 	close(container);
 }
 

@@ -12,6 +12,7 @@
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +185,40 @@ static inline void set_command(int device, __u16 set, __u16 clear)
 	cmd = (cmd | set) & ~clear;
 	if (pwrite(device, &cmd, 2, off) != 2)
 		abort();
+}
+
+/*
+ * Opens the device @bdf of group @group_nr through the type1 container; the
+ * group's fd goes to *@group (closing it releases the group).
+ */
+static inline int type1_device(int container, int group_nr, const char *bdf,
+			       int *group_fd)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	char path[64];
+	int group;
+
+	snprintf(path, sizeof(path), "/dev/vfio/%d", group_nr);
+	group = open(path, O_RDWR);
+	*group_fd = group;
+	if (group < 0 || ic(group, VFIO_GROUP_GET_STATUS, &status) ||
+	    !(status.flags & VFIO_GROUP_FLAGS_VIABLE) ||
+	    ic(group, VFIO_GROUP_SET_CONTAINER, &container))
+		return -1;
+	/* The first group sets the IOMMU model; later ones may not. */
+	ic(container, VFIO_SET_IOMMU, (void *)VFIO_TYPE1v2_IOMMU);
+	return ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+}
+
+static inline int type1_map(int container, void *vaddr, __u64 iova, __u64 size)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)vaddr, .iova = iova, .size = size,
+	};
+
+	return ic(container, VFIO_IOMMU_MAP_DMA, &map);
 }
 
 #endif /* __DMABUF_IC_VFIO_UTILS_H */

@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Benchmark, not a test: the costs of the dma-buf path against the legacy
+ * VFIO type1 path, in one run.
+ *
+ *   map     for BAR ranges of 2 MiB up to the whole BAR: VFIO export +
+ *           IOMMU_IOAS_MAP_FILE + IOMMU_IOAS_UNMAP against mmap() of the BAR
+ *           + VFIO_IOMMU_MAP_DMA + VFIO_IOMMU_UNMAP_DMA, each with edu
+ *           attached so that a real intel-iommu domain is programmed;
+ *   revoke  the PCI_COMMAND write that disables memory on ivshmem, with
+ *           1, 16, 256 and 1024 IOMMU_IOAS_MAP_FILE areas of one dma-buf
+ *           (each its own attachment) to invalidate and unmap;
+ *   attach  attach, negotiation alone (IOMMU_DMABUF_GET_INFO with a fd),
+ *           map and detach through the test importer, per call, and the
+ *           slab memory per attachment and per mapping.
+ *
+ * Prints CSV lines "csv,TABLE,..." for scripts/bench.sh. Times are guest
+ * CLOCK_MONOTONIC nanoseconds; the bench guest runs QEMU with -icount
+ * shift=0, which makes them counts of guest instructions.
+ */
+#define _GNU_SOURCE
+#include <linux/dma-buf.h>
+#include <linux/iommufd.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "../../../../drivers/dma-buf/dmabuf-ic-test.h"
+#include "vfio_utils.h"
+
+#define MIB (1024UL * 1024)
+#define IOVA_BASE (1UL << 32)
+
+static void die(const char *what, int err)
+{
+	fprintf(stderr, "bench: %s: %s\n", what, strerror(err < 0 ? -err : err));
+	exit(1);
+}
+
+#define CHECK(what, call) do { int __r = (call); if (__r < 0) die(what, __r); } while (0)
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000ULL + t.tv_nsec;
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* Median of @n values (sorted in place). */
+static uint64_t median(uint64_t *v, int n)
+{
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			uint64_t t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return v[n / 2];
+}
+
+/* Repetitions per size: fewer for the big ones, which take long in TCG. */
+static int reps_for(unsigned long size)
+{
+	return size <= 64 * MIB ? 5 : 3;
+}
+
+static int map_file(int iommufd, __u32 ioas, int fd, __u64 len, __u64 iova)
+{
+	struct iommu_ioas_map_file m = {
+		.size = sizeof(m),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = ioas, .fd = fd, .length = len, .iova = iova,
+	};
+
+	return ic(iommufd, IOMMU_IOAS_MAP_FILE, &m);
+}
+
+static int ioas_unmap(int iommufd, __u32 ioas, __u64 iova, __u64 len)
+{
+	struct iommu_ioas_unmap u = {
+		.size = sizeof(u), .ioas_id = ioas, .iova = iova, .length = len,
+	};
+
+	return ic(iommufd, IOMMU_IOAS_UNMAP, &u);
+}
+
+static __u64 bar_size(int device, __u32 index, __u64 *offset)
+{
+	struct vfio_region_info info = { .argsz = sizeof(info), .index = index };
+
+	CHECK("VFIO_DEVICE_GET_REGION_INFO", ic(device, VFIO_DEVICE_GET_REGION_INFO, &info));
+	if (offset)
+		*offset = info.offset;
+	return info.size;
+}
+
+/* The dma-buf path, for every size. */
+static void bench_dmabuf_map(__u64 bar)
+{
+	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach) };
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	char bdf[256];
+	int edu, ivshmem, iommufd;
+
+	edu = vfio_bind("0x1234", "0x11e8", bdf, NULL);
+	ivshmem = vfio_bind("0x1af4", "0x1110", bdf, NULL);
+	if (edu < 0 || ivshmem < 0)
+		die("binding edu and ivshmem", ENODEV);
+	iommufd = iommufd_bind(edu);
+	CHECK("bind", iommufd);
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind), .iommufd = iommufd };
+
+	CHECK("bind ivshmem", ic(ivshmem, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	CHECK("IOMMU_IOAS_ALLOC", ic(iommufd, IOMMU_IOAS_ALLOC, &alloc));
+	attach.pt_id = alloc.out_ioas_id;
+	CHECK("attach edu", ic(edu, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach));
+	set_command(ivshmem, PCI_COMMAND_MEMORY, 0);
+
+	for (unsigned long size = 2 * MIB; size <= bar; size *= 2) {
+		struct vfio_region_dma_range r = { 0, size };
+		uint64_t exp[5], map[5], unmap[5];
+		int n = reps_for(size);
+
+		for (int i = 0; i < n; i++) {
+			uint64_t t0 = now_ns(), t1, t2, t3;
+			int fd = get_dma_buf(ivshmem, VFIO_PCI_BAR2_REGION_INDEX, 0,
+					     O_CLOEXEC, &r, 1);
+
+			CHECK("VFIO_DEVICE_FEATURE_DMA_BUF", fd);
+			t1 = now_ns();
+			CHECK("IOMMU_IOAS_MAP_FILE",
+			      map_file(iommufd, alloc.out_ioas_id, fd, size, IOVA_BASE));
+			t2 = now_ns();
+			CHECK("IOMMU_IOAS_UNMAP",
+			      ioas_unmap(iommufd, alloc.out_ioas_id, IOVA_BASE, size));
+			t3 = now_ns();
+			close(fd);
+			exp[i] = t1 - t0;
+			map[i] = t2 - t1;
+			unmap[i] = t3 - t2;
+		}
+		printf("csv,map,dmabuf,%lu,%d,%lu,%lu,%lu\n", size, n,
+		       median(exp, n), median(map, n), median(unmap, n));
+		fflush(stdout);
+	}
+	close(iommufd);
+	close(edu);
+	close(ivshmem);
+}
+
+/* The legacy path: the mmapped BAR through VFIO type1, for every size. */
+static void bench_type1_map(__u64 bar)
+{
+	char edu_bdf[256], ivshmem_bdf[256];
+	int edu_group, ivshmem_group, container, edu, ivshmem, g1, g2;
+	__u64 offset;
+	void *bar2;
+
+	if (vfio_bind("0x1234", "0x11e8", edu_bdf, &edu_group) ||
+	    vfio_bind("0x1af4", "0x1110", ivshmem_bdf, &ivshmem_group))
+		die("binding edu and ivshmem", ENODEV);
+	container = open("/dev/vfio/vfio", O_RDWR);
+	CHECK("/dev/vfio/vfio", container);
+	edu = type1_device(container, edu_group, edu_bdf, &g1);
+	ivshmem = type1_device(container, ivshmem_group, ivshmem_bdf, &g2);
+	if (edu < 0 || ivshmem < 0)
+		die("type1 devices", errno);
+	bar_size(ivshmem, VFIO_PCI_BAR2_REGION_INDEX, &offset);
+	bar2 = mmap(NULL, bar, PROT_READ | PROT_WRITE, MAP_SHARED, ivshmem, offset);
+	if (bar2 == MAP_FAILED)
+		die("mmap BAR2", errno);
+	set_command(ivshmem, PCI_COMMAND_MEMORY, 0);
+
+	for (unsigned long size = 2 * MIB; size <= bar; size *= 2) {
+		struct vfio_iommu_type1_dma_unmap unmap = {
+			.argsz = sizeof(unmap), .iova = IOVA_BASE, .size = size,
+		};
+		uint64_t map[5], unm[5];
+		int n = reps_for(size);
+
+		for (int i = 0; i < n; i++) {
+			uint64_t t0 = now_ns(), t1, t2;
+
+			CHECK("VFIO_IOMMU_MAP_DMA", type1_map(container, bar2, IOVA_BASE, size));
+			t1 = now_ns();
+			CHECK("VFIO_IOMMU_UNMAP_DMA", ic(container, VFIO_IOMMU_UNMAP_DMA, &unmap));
+			t2 = now_ns();
+			map[i] = t1 - t0;
+			unm[i] = t2 - t1;
+		}
+		printf("csv,map,type1,%lu,%d,0,%lu,%lu\n", size, n, median(map, n),
+		       median(unm, n));
+		fflush(stdout);
+	}
+	munmap(bar2, bar);
+	close(edu);
+	close(ivshmem);
+	close(g1);
+	close(g2);
+	close(container);
+}
+
+/* Revoke by memory disable with @counts areas of one dma-buf mapped. */
+static void bench_revoke(void)
+{
+	static const int counts[] = { 1, 16, 256, 1024 };
+	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach) };
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct vfio_region_dma_range r = { 0, 2 * MIB };
+	char bdf[256];
+	int edu, ivshmem, iommufd, fd;
+
+	edu = vfio_bind("0x1234", "0x11e8", bdf, NULL);
+	ivshmem = vfio_bind("0x1af4", "0x1110", bdf, NULL);
+	iommufd = iommufd_bind(edu);
+	CHECK("bind", iommufd);
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind), .iommufd = iommufd };
+
+	CHECK("bind ivshmem", ic(ivshmem, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	CHECK("IOMMU_IOAS_ALLOC", ic(iommufd, IOMMU_IOAS_ALLOC, &alloc));
+	attach.pt_id = alloc.out_ioas_id;
+	CHECK("attach edu", ic(edu, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach));
+	set_command(ivshmem, PCI_COMMAND_MEMORY, 0);
+	fd = get_dma_buf(ivshmem, VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC, &r, 1);
+	CHECK("export", fd);
+
+	for (unsigned int c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+		uint64_t revoke = ~0ULL, reenable = ~0ULL, per_map = ~0ULL;
+		int n = counts[c];
+
+		/* The least of 3 tries, as for the attach costs below. */
+		for (int r = 0; r < 3; r++) {
+			uint64_t t0, t1, t2, t3;
+
+			t0 = now_ns();
+			for (int i = 0; i < n; i++)
+				CHECK("IOMMU_IOAS_MAP_FILE",
+				      map_file(iommufd, alloc.out_ioas_id, fd, 2 * MIB,
+					       IOVA_BASE + i * 2 * MIB));
+			t1 = now_ns();
+			set_command(ivshmem, 0, PCI_COMMAND_MEMORY);
+			t2 = now_ns();
+			/* Revokes nothing (and maps nothing): the baseline. */
+			set_command(ivshmem, PCI_COMMAND_MEMORY, 0);
+			t3 = now_ns();
+			CHECK("IOMMU_IOAS_UNMAP",
+			      ioas_unmap(iommufd, alloc.out_ioas_id, IOVA_BASE, n * 2 * MIB));
+			revoke = min_u64(revoke, t2 - t1);
+			reenable = min_u64(reenable, t3 - t2);
+			per_map = min_u64(per_map, (t1 - t0) / n);
+		}
+		printf("csv,revoke,%d,%lu,%lu,%lu\n", n, revoke, reenable, per_map);
+		fflush(stdout);
+	}
+	close(fd);
+	close(iommufd);
+	close(edu);
+	close(ivshmem);
+}
+
+/* Slab memory in bytes, from /proc/meminfo. */
+static long slab_bytes(void)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Slab: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb * 1024;
+}
+
+/*
+ * Attach, negotiate, map and detach costs through the test importer, per
+ * call: the least of ROUNDS rounds of BATCH calls each, so that a round in
+ * which a background kthread ran (it counts too, on the one vCPU) does not
+ * decide the result.
+ */
+static void bench_attach(void)
+{
+	enum { ROUNDS = 5, BATCH = 64 };
+	struct dmabuf_ic_test_export e = {
+		.nr_offers = 2, .offers = { DMABUF_IC_TEST_SGT, DMABUF_IC_TEST_PHYS_LIST },
+		.nr_pages = 1,
+	};
+	struct iommu_dmabuf_info info = { .size = sizeof(info) };
+	uint64_t nofd = ~0ULL, memfd_ns = ~0ULL, withfd = ~0ULL, bufinfo = ~0ULL;
+	uint64_t att = ~0ULL, map = ~0ULL, det = ~0ULL, t0;
+	long slab_att, slab_map, s0, s1, s2;
+	int dev, iommufd, fd, memfd, ids[BATCH], ctx[4];
+
+	dev = open("/dev/dmabuf_ic_test", O_RDWR);
+	iommufd = open("/dev/iommu", O_RDWR);
+	memfd = memfd_create("bench", 0);
+	if (dev < 0 || iommufd < 0 || memfd < 0)
+		die("/dev/dmabuf_ic_test, /dev/iommu or a memfd", errno);
+	fd = ic(dev, DMABUF_IC_TEST_EXPORT, &e);
+	CHECK("export", fd);
+
+	for (int r = 0; r < ROUNDS; r++) {
+		/* iommufd's query: alone, with a fd that is no dma-buf, and
+		 * with the dma-buf (negotiation, nothing attached). No room
+		 * for the accepted list: EMSGSIZE after the answer.
+		 */
+		info.flags = 0;
+		t0 = now_ns();
+		for (int i = 0; i < BATCH; i++) {
+			info.num_accepts = 0;
+			if (ic(iommufd, IOMMU_DMABUF_GET_INFO, &info) != -EMSGSIZE)
+				die("IOMMU_DMABUF_GET_INFO", EINVAL);
+		}
+		nofd = min_u64(nofd, (now_ns() - t0) / BATCH);
+		info.flags = IOMMU_DMABUF_INFO_FD;
+		info.fd = memfd;
+		t0 = now_ns();
+		for (int i = 0; i < BATCH; i++)
+			if (ic(iommufd, IOMMU_DMABUF_GET_INFO, &info) != -EINVAL)
+				die("IOMMU_DMABUF_GET_INFO with a memfd", EINVAL);
+		memfd_ns = min_u64(memfd_ns, (now_ns() - t0) / BATCH);
+		info.fd = fd;
+		t0 = now_ns();
+		for (int i = 0; i < BATCH; i++) {
+			info.num_accepts = 0;
+			if (ic(iommufd, IOMMU_DMABUF_GET_INFO, &info) != -EMSGSIZE)
+				die("IOMMU_DMABUF_GET_INFO with a dma-buf", EINVAL);
+		}
+		withfd = min_u64(withfd, (now_ns() - t0) / BATCH);
+		/* The dma-buf's own query (counts only: EMSGSIZE). */
+		t0 = now_ns();
+		for (int i = 0; i < BATCH; i++) {
+			struct dma_buf_ic_info di = { .size = sizeof(di) };
+
+			if (ic(fd, DMA_BUF_IOCTL_IC_INFO, &di) != -EMSGSIZE)
+				die("DMA_BUF_IOCTL_IC_INFO", EINVAL);
+		}
+		bufinfo = min_u64(bufinfo, (now_ns() - t0) / BATCH);
+
+		t0 = now_ns();
+		for (int i = 0; i < BATCH; i++) {
+			struct dmabuf_ic_test_attach a = {
+				.fd = fd, .nr_accepts = 1,
+				.accepts = { DMABUF_IC_TEST_PHYS_LIST },
+			};
+
+			CHECK("attach", ic(dev, DMABUF_IC_TEST_ATTACH, &a));
+			ids[i] = a.id;
+		}
+		att = min_u64(att, (now_ns() - t0) / BATCH);
+		t0 = now_ns();
+		for (int i = 0; i < BATCH; i++) {
+			struct dmabuf_ic_test_map m = { .id = ids[i] };
+
+			CHECK("map", ic(dev, DMABUF_IC_TEST_MAP, &m));
+		}
+		map = min_u64(map, (now_ns() - t0) / BATCH);
+		t0 = now_ns();
+		for (int i = 0; i < BATCH; i++)
+			CHECK("detach", ic(dev, DMABUF_IC_TEST_DETACH, &ids[i]));
+		det = min_u64(det, (now_ns() - t0) / BATCH);
+	}
+
+	/*
+	 * Memory: slab grows by pages, so count over 1024 attachments (four
+	 * contexts of the test module's 256), then map them all.
+	 */
+	for (int c = 0; c < 4; c++) {
+		ctx[c] = open("/dev/dmabuf_ic_test", O_RDWR);
+		CHECK("open", ctx[c]);
+	}
+	s0 = slab_bytes();
+	for (int c = 0; c < 4; c++)
+		for (int i = 0; i < DMABUF_IC_TEST_MAX_ATTACHMENTS; i++) {
+			struct dmabuf_ic_test_attach a = {
+				.fd = fd, .nr_accepts = 1,
+				.accepts = { DMABUF_IC_TEST_PHYS_LIST },
+			};
+
+			CHECK("attach", ic(ctx[c], DMABUF_IC_TEST_ATTACH, &a));
+		}
+	s1 = slab_bytes();
+	for (int c = 0; c < 4; c++)
+		for (int i = 1; i <= DMABUF_IC_TEST_MAX_ATTACHMENTS; i++) {
+			struct dmabuf_ic_test_map m = { .id = i };
+
+			CHECK("map", ic(ctx[c], DMABUF_IC_TEST_MAP, &m));
+		}
+	s2 = slab_bytes();
+	for (int c = 0; c < 4; c++)
+		close(ctx[c]);
+	slab_att = (s1 - s0) / (4 * DMABUF_IC_TEST_MAX_ATTACHMENTS);
+	slab_map = (s2 - s1) / (4 * DMABUF_IC_TEST_MAX_ATTACHMENTS);
+	printf("csv,attach,%d,%lu,%lu,%lu,%lu,%lu,%lu,%lu,%ld,%ld\n", BATCH, nofd,
+	       memfd_ns, withfd, bufinfo, att, map, det, slab_att, slab_map);
+	close(memfd);
+	close(fd);
+	close(dev);
+	close(iommufd);
+}
+
+int main(void)
+{
+	char bdf[256];
+	int ivshmem;
+	__u64 bar;
+
+	struct vfio_region_dma_range page = { 0, 4096 };
+	uint64_t t0;
+	int iommufd, fd;
+
+	ivshmem = vfio_bind("0x1af4", "0x1110", bdf, NULL);
+	if (ivshmem < 0)
+		die("no ivshmem bound to vfio-pci", ENODEV);
+	iommufd = iommufd_bind(ivshmem);
+	CHECK("bind", iommufd);
+	bar = bar_size(ivshmem, VFIO_PCI_BAR2_REGION_INDEX, NULL);
+	printf("csv,info,bar_bytes,%llu\n", (unsigned long long)bar);
+	/* The first export gives the BAR its p2pdma pages, once. */
+	t0 = now_ns();
+	fd = get_dma_buf(ivshmem, VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC, &page, 1);
+	CHECK("first export", fd);
+	printf("csv,info,first_export_ns,%lu\n", now_ns() - t0);
+	close(fd);
+	close(iommufd);
+	close(ivshmem);
+
+	bench_dmabuf_map(bar);
+	bench_type1_map(bar);
+	bench_revoke();
+	bench_attach();
+	return 0;
+}
