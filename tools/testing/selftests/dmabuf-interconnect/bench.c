@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "../kselftest.h"
 #include "../../../../drivers/dma-buf/dmabuf-ic-test.h"
 #include "vfio_utils.h"
 
@@ -232,7 +233,7 @@ static void bench_revoke(void)
 	fd = get_dma_buf(ivshmem, VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC, &r, 1);
 	CHECK("export", fd);
 
-	for (unsigned int c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+	for (unsigned int c = 0; c < ARRAY_SIZE(counts); c++) {
 		uint64_t revoke = ~0ULL, reenable = ~0ULL, per_map = ~0ULL;
 		int n = counts[c];
 
