@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../kselftest_harness.h"
+#include "fail_nth.h"
 #include "../../../../drivers/dma-buf/dmabuf-ic-test.h"
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
 
@@ -452,31 +453,6 @@ TEST_F(dmabuf, bad_input)
 }
 
 /* Writes "N" to a fault-injection knob; false if there is no such knob. */
-static bool knob_off(const char *knob)
-{
-	char path[128];
-	bool ok;
-	int fd;
-
-	snprintf(path, sizeof(path), "/sys/kernel/debug/%s", knob);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return false;
-	ok = write(fd, "N", 1) == 1;
-	close(fd);
-	return ok;
-}
-
-/*
- * Lets failslab (needed) and fail_page_alloc (if built) fail sleeping
- * allocations too.
- */
-static bool fault_injection_setup(void)
-{
-	knob_off("fail_page_alloc/ignore-gfp-wait");
-	return knob_off("failslab/ignore-gfp-wait");
-}
-
 /*
  * Fail the 1st, 2nd, ... fault-injection site reached by IOMMU_IOAS_MAP_FILE,
  * until one run reaches none: every failure must return an error and leave
@@ -487,28 +463,21 @@ static bool fault_injection_setup(void)
  */
 TEST_F(dmabuf, fail_nth_map_file)
 {
-	unsigned int nth, failures = 0;
-	char path[64], val[16];
+	unsigned int failures = 0;
+	struct fail_nth nth;
 	bool fired = true;
 	__u64 iova = 0;
-	int nth_fd, rc;
+	int rc;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/fail-nth", gettid());
-	nth_fd = open(path, O_RDWR);
-	if (nth_fd < 0 || !fault_injection_setup())
+	if (!fail_nth_open(&nth))
 		SKIP(return, "no fault injection (CONFIG_FAULT_INJECTION, FAILSLAB)");
-	for (nth = 1; fired; nth++) {
-		ASSERT_GT(400, nth);
-		snprintf(val, sizeof(val), "%u", nth);
-		ASSERT_EQ((ssize_t)strlen(val), pwrite(nth_fd, val, strlen(val), 0));
+	while (fired) {
+		ASSERT_GT(400, nth.nth);
+		ASSERT_TRUE(fail_nth_arm(&nth));
 		iova = 0;
 		rc = map_file(self->iommufd, self->ioas_id, MAP_RW, self->buf,
 			      0, 8 * PAGE, &iova);
-		/* "0" left means the nth site was reached and failed. */
-		memset(val, 0, sizeof(val));
-		ASSERT_LT(0, pread(nth_fd, val, sizeof(val) - 1, 0));
-		fired = val[0] == '0';
-		ASSERT_EQ(1, pwrite(nth_fd, "0", 1, 0));
+		fired = fail_nth_disarm(&nth);
 		if (rc) {
 			ASSERT_TRUE(fired);
 			failures++;
@@ -525,9 +494,9 @@ TEST_F(dmabuf, fail_nth_map_file)
 			ASSERT_EQ(0, unmap(self->iommufd, self->ioas_id, iova,
 					   8 * PAGE));
 	}
-	close(nth_fd);
+	close(nth.fd);
 	TH_LOG("%u fault-injection sites, %u of them failed the map",
-	       nth - 1, failures);
+	       nth.nth - 1, failures);
 	ASSERT_LT(2, failures);
 	ASSERT_EQ(0, unmap(self->iommufd, self->ioas_id, iova, 8 * PAGE));
 	ASSERT_EQ(0, buf_status(self->exporter, self->buf).attachments);
