@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Races, for a bounded time: threads map and unmap through the test
+ * importer, attach and detach, map and unmap the buffer in an iommufd
+ * IOAS, query it, and close and reopen their fds, while one thread revokes
+ * and un-revokes it. Invariants checked while it runs:
+ *
+ * - when a revoke returns, no mapping of the buffer is left (the revoking
+ *   thread alone un-revokes, so nothing can map in between), and a map
+ *   fails with ENODEV until it un-revokes;
+ * - every call returns success or one of its documented errnos.
+ *
+ * Afterwards every attachment is gone and the buffer is freed; KASAN,
+ * lockdep and kmemleak judge the rest. STRESS_SECONDS sets the time
+ * (default 10).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/dma-buf.h>
+#include <linux/iommufd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+#include "../kselftest_harness.h"
+#include "../../../../drivers/dma-buf/dmabuf-ic-test.h"
+
+#define PAGES 4
+
+static int ic(int fd, unsigned long cmd, void *arg)
+{
+	int ret = ioctl(fd, cmd, arg);
+
+	return ret < 0 ? -errno : ret;
+}
+
+struct shared {
+	int exporter;		/* the exporting context */
+	int buf;		/* the dma-buf, shared by every thread */
+	atomic_bool stop;
+	/*
+	 * Odd from the return of a revoke until just before the next
+	 * un-revoke, even otherwise; bumped by the revoker alone.
+	 */
+	atomic_uint epoch;
+	atomic_uint ops;
+	atomic_uint maps, maps_refused;	/* importer maps: done, ENODEV */
+	atomic_uint errors;	/* undocumented errnos and broken invariants */
+	char first_error[160];
+};
+
+static void fail(struct shared *s, const char *what, int rc)
+{
+	if (atomic_fetch_add(&s->errors, 1) == 0)
+		snprintf(s->first_error, sizeof(s->first_error), "%s: %d (%s)",
+			 what, rc, strerror(-rc));
+}
+
+/* Whether @rc is success or one of the errnos in the 0-ended @allowed. */
+static bool documented(int rc, const int *allowed)
+{
+	if (rc >= 0)
+		return true;
+	for (; *allowed; allowed++)
+		if (rc == -*allowed)
+			return true;
+	return false;
+}
+
+static struct dmabuf_ic_test_buf_status buf_status(struct shared *s)
+{
+	struct dmabuf_ic_test_buf_status st = { .fd = s->buf };
+
+	ic(s->exporter, DMABUF_IC_TEST_BUF_STATUS, &st);
+	return st;
+}
+
+/* Revokes and un-revokes; checks that a returned revoke left no mapping. */
+static void *revoker(void *arg)
+{
+	struct shared *s = arg;
+
+	while (!atomic_load(&s->stop)) {
+		struct dmabuf_ic_test_revoke r = { .fd = s->buf };
+		int rc;
+
+		r.op = DMABUF_IC_TEST_OP_REVOKE;
+		rc = ic(s->exporter, DMABUF_IC_TEST_REVOKE, &r);
+		if (rc)
+			fail(s, "revoke", rc);
+		atomic_fetch_add(&s->epoch, 1);
+		if (buf_status(s).mappings != 0)
+			fail(s, "a mapping survived a revoke", -EBUSY);
+		usleep(rand() % 2000);
+		if (buf_status(s).mappings != 0)
+			fail(s, "mapped while revoked", -EBUSY);
+		atomic_fetch_add(&s->epoch, 1);
+		r.op = DMABUF_IC_TEST_OP_UNREVOKE;
+		rc = ic(s->exporter, DMABUF_IC_TEST_REVOKE, &r);
+		if (rc)
+			fail(s, "unrevoke", rc);
+		usleep(rand() % 2000);
+		atomic_fetch_add(&s->ops, 2);
+	}
+	return NULL;
+}
+
+/* Attaches, maps, unmaps and detaches through a context of its own. */
+static void *importer(void *arg)
+{
+	static const int attach_ok[] = { 0 };
+	static const int map_ok[] = { ENODEV, 0 };
+	static const int unmap_ok[] = { ENOENT, 0 };
+	struct shared *s = arg;
+	int dev = open("/dev/dmabuf_ic_test", O_RDWR);
+
+	while (!atomic_load(&s->stop)) {
+		struct dmabuf_ic_test_attach a = {
+			.fd = s->buf, .flags = DMABUF_IC_TEST_ATTACH_INVALIDATE,
+			.nr_accepts = 1,
+			.accepts = { rand() & 1 ? DMABUF_IC_TEST_SGT :
+					DMABUF_IC_TEST_PHYS_LIST },
+		};
+		int rc = ic(dev, DMABUF_IC_TEST_ATTACH, &a);
+
+		if (!documented(rc, attach_ok)) {
+			fail(s, "attach", rc);
+			continue;
+		}
+		for (int i = 0; i < 4; i++) {
+			struct dmabuf_ic_test_map m = { .id = a.id };
+			unsigned int before = atomic_load(&s->epoch);
+
+			rc = ic(dev, DMABUF_IC_TEST_MAP, &m);
+			if (!documented(rc, map_ok))
+				fail(s, "map", rc);
+			atomic_fetch_add(rc ? &s->maps_refused : &s->maps, 1);
+			/* The whole call within one revoked period: ENODEV. */
+			if (!rc && (before & 1) && atomic_load(&s->epoch) == before)
+				fail(s, "a map succeeded while revoked", rc);
+			rc = ic(dev, DMABUF_IC_TEST_UNMAP, &a.id);
+			if (!documented(rc, unmap_ok))
+				fail(s, "unmap", rc);
+		}
+		/* Half the time, leave the attachment to the close below. */
+		if (rand() & 1) {
+			rc = ic(dev, DMABUF_IC_TEST_DETACH, &a.id);
+			if (rc)
+				fail(s, "detach", rc);
+		} else {
+			close(dev);
+			dev = open("/dev/dmabuf_ic_test", O_RDWR);
+		}
+		atomic_fetch_add(&s->ops, 6);
+	}
+	close(dev);
+	return NULL;
+}
+
+/* Maps the buffer into an IOAS and unmaps it; queries both ways. */
+static void *iommufd_user(void *arg)
+{
+	static const int map_ok[] = { ENODEV, 0 };
+	static const int query_ok[] = { EMSGSIZE, 0 };
+	struct shared *s = arg;
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	int iommufd = open("/dev/iommu", O_RDWR);
+
+	if (iommufd < 0 || ic(iommufd, IOMMU_IOAS_ALLOC, &alloc)) {
+		fail(s, "iommufd", -errno);
+		return NULL;
+	}
+	while (!atomic_load(&s->stop)) {
+		struct iommu_ioas_map_file map = {
+			.size = sizeof(map),
+			.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
+			.ioas_id = alloc.out_ioas_id, .fd = s->buf,
+			.length = PAGES * 4096,
+		};
+		struct iommu_dmabuf_info info = {
+			.size = sizeof(info), .flags = IOMMU_DMABUF_INFO_FD,
+			.fd = s->buf,
+		};
+		struct dma_buf_ic_info bi = { .size = sizeof(bi) };
+		int rc = ic(iommufd, IOMMU_IOAS_MAP_FILE, &map);
+
+		if (!documented(rc, map_ok))
+			fail(s, "IOMMU_IOAS_MAP_FILE", rc);
+		if (!rc) {
+			struct iommu_ioas_unmap unmap = {
+				.size = sizeof(unmap), .ioas_id = alloc.out_ioas_id,
+				.iova = map.iova, .length = map.length,
+			};
+
+			rc = ic(iommufd, IOMMU_IOAS_UNMAP, &unmap);
+			if (rc)
+				fail(s, "IOMMU_IOAS_UNMAP", rc);
+		}
+		rc = ic(iommufd, IOMMU_DMABUF_GET_INFO, &info);
+		if (!documented(rc, query_ok))
+			fail(s, "IOMMU_DMABUF_GET_INFO", rc);
+		rc = ic(s->buf, DMA_BUF_IOCTL_IC_INFO, &bi);
+		if (!documented(rc, query_ok))
+			fail(s, "DMA_BUF_IOCTL_IC_INFO", rc);
+		atomic_fetch_add(&s->ops, 4);
+	}
+	close(iommufd);
+	return NULL;
+}
+
+TEST(race_revoke_map_attach_close)
+{
+	static const __u32 offers[] = { DMABUF_IC_TEST_PHYS_LIST, DMABUF_IC_TEST_SGT };
+	struct dmabuf_ic_test_export e = {
+		.flags = DMABUF_IC_TEST_EXPORT_REVOCABLE, .nr_offers = 2,
+		.nr_pages = PAGES,
+	};
+	const char *env = getenv("STRESS_SECONDS");
+	int seconds = env ? atoi(env) : 10;
+	struct shared s = { 0 };
+	pthread_t threads[6];
+	int n = 0;
+
+	s.exporter = open("/dev/dmabuf_ic_test", O_RDWR);
+	if (s.exporter < 0)
+		SKIP(return, "no /dev/dmabuf_ic_test");
+	memcpy(e.offers, offers, sizeof(offers));
+	s.buf = ic(s.exporter, DMABUF_IC_TEST_EXPORT, &e);
+	ASSERT_LE(0, s.buf);
+	srand(1);
+
+	ASSERT_EQ(0, pthread_create(&threads[n++], NULL, revoker, &s));
+	for (int i = 0; i < 3; i++)
+		ASSERT_EQ(0, pthread_create(&threads[n++], NULL, importer, &s));
+	for (int i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&threads[n++], NULL, iommufd_user, &s));
+	sleep(seconds);
+	atomic_store(&s.stop, true);
+	for (int i = 0; i < n; i++)
+		pthread_join(threads[i], NULL);
+
+	TH_LOG("%d threads, %d s, %u operations (%u revokes, %u maps, %u refused), %u errors",
+	       n, seconds, atomic_load(&s.ops), atomic_load(&s.epoch) / 2,
+	       atomic_load(&s.maps), atomic_load(&s.maps_refused),
+	       atomic_load(&s.errors));
+	if (atomic_load(&s.errors))
+		TH_LOG("first: %s", s.first_error);
+	ASSERT_EQ(0, atomic_load(&s.errors));
+	/* Both outcomes happened, or the race was not raced. */
+	ASSERT_LT(0, atomic_load(&s.maps));
+	ASSERT_LT(0, atomic_load(&s.maps_refused));
+	/* Every importer let go: no attachment, no mapping. */
+	ASSERT_EQ(0, buf_status(&s).attachments);
+	ASSERT_EQ(0, buf_status(&s).mappings);
+	close(s.buf);
+	close(s.exporter);
+}
+
+TEST_HARNESS_MAIN
