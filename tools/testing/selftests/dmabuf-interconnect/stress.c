@@ -28,15 +28,9 @@
 
 #include "../kselftest_harness.h"
 #include "../../../../drivers/dma-buf/dmabuf-ic-test.h"
+#include "vfio_utils.h"
 
 #define PAGES 4
-
-static int ic(int fd, unsigned long cmd, void *arg)
-{
-	int ret = ioctl(fd, cmd, arg);
-
-	return ret < 0 ? -errno : ret;
-}
 
 struct shared {
 	int exporter;		/* the exporting context */
@@ -258,6 +252,254 @@ TEST(race_revoke_map_attach_close)
 	ASSERT_EQ(0, buf_status(&s).mappings);
 	close(s.buf);
 	close(s.exporter);
+}
+
+/*
+ * The real exporter: VFIO's dma-bufs of virtio-rng's BAR4 (a PCIe device
+ * with FLR). One thread revokes by memory disable or by FLR
+ * (VFIO_DEVICE_RESET) and checks, through DMA_BUF_IOCTL_IC_INFO, that the
+ * current buffer is revoked with no importer mapped; one re-exports the
+ * BAR and closes the old buffer; others map it into an IOAS and through
+ * the test importer. At the end the device is closed with a buffer still
+ * attached: it must report revoked for good, nothing mapped.
+ */
+struct vfio_shared {
+	struct shared s;
+	int device, iommufd;
+	pthread_mutex_t lock;	/* protects cur_fd */
+	int cur_fd;		/* the current dma-buf */
+};
+
+#define VIRTIO_BAR VFIO_PCI_BAR4_REGION_INDEX
+#define VIRTIO_BAR_SIZE (16 * 1024)
+
+/* A duplicate of the current buffer's fd, which the caller closes. */
+static int current_buf(struct vfio_shared *v)
+{
+	int fd;
+
+	pthread_mutex_lock(&v->lock);
+	fd = dup(v->cur_fd);
+	pthread_mutex_unlock(&v->lock);
+	return fd;
+}
+
+/* out_flags of the buffer, and whether an importer holds it mapped. */
+static __u32 vfio_buf_state(int fd, bool *mapped)
+{
+	struct dma_buf_ic_attachment atts[16];
+	struct dma_buf_ic_info info = {
+		.size = sizeof(info), .num_attachments = 16,
+		.attachments_uptr = (uintptr_t)atts,
+	};
+	int rc = ic(fd, DMA_BUF_IOCTL_IC_INFO, &info);
+
+	*mapped = false;
+	if (rc && rc != -EMSGSIZE)
+		return 0;
+	for (unsigned int i = 0; i < info.num_attachments && i < 16; i++)
+		if (atts[i].flags & DMA_BUF_IC_ATTACHMENT_MAPPED)
+			*mapped = true;
+	return info.out_flags;
+}
+
+static void *vfio_revoker(void *arg)
+{
+	struct vfio_shared *v = arg;
+	struct shared *s = &v->s;
+
+	while (!atomic_load(&s->stop)) {
+		bool flr = rand() % 4 == 0, mapped;
+		int fd, rc;
+
+		if (flr) {
+			rc = ic(v->device, VFIO_DEVICE_RESET, NULL);
+			if (rc)
+				fail(s, "VFIO_DEVICE_RESET", rc);
+			/* Revoked during the reset, usable again after it. */
+			atomic_fetch_add(&s->epoch, 2);
+		} else {
+			set_command(v->device, 0, PCI_COMMAND_MEMORY);
+			atomic_fetch_add(&s->epoch, 1);
+			fd = current_buf(v);
+			if (!(vfio_buf_state(fd, &mapped) & DMA_BUF_IC_INFO_REVOKED))
+				fail(s, "not revoked after memory disable", -EINVAL);
+			if (mapped)
+				fail(s, "an importer mapped while revoked", -EBUSY);
+			close(fd);
+			usleep(rand() % 2000);
+			atomic_fetch_add(&s->epoch, 1);
+			set_command(v->device, PCI_COMMAND_MEMORY, 0);
+		}
+		usleep(rand() % 2000);
+		atomic_fetch_add(&s->ops, 2);
+	}
+	return NULL;
+}
+
+static void *vfio_exporter(void *arg)
+{
+	struct vfio_region_dma_range whole = { 0, VIRTIO_BAR_SIZE };
+	struct vfio_shared *v = arg;
+	struct shared *s = &v->s;
+
+	while (!atomic_load(&s->stop)) {
+		int fd = get_dma_buf(v->device, VIRTIO_BAR, 0, O_CLOEXEC, &whole, 1);
+
+		if (fd < 0) {
+			fail(&v->s, "VFIO_DEVICE_FEATURE_DMA_BUF", fd);
+			continue;
+		}
+		pthread_mutex_lock(&v->lock);
+		close(v->cur_fd);
+		v->cur_fd = fd;
+		pthread_mutex_unlock(&v->lock);
+		usleep(rand() % 5000);
+		atomic_fetch_add(&s->ops, 1);
+	}
+	return NULL;
+}
+
+static void *vfio_importer(void *arg)
+{
+	static const int map_ok[] = { ENODEV, 0 };
+	static const int unmap_ok[] = { ENOENT, 0 };
+	struct vfio_shared *v = arg;
+	struct shared *s = &v->s;
+	int dev = open("/dev/dmabuf_ic_test", O_RDWR);
+
+	while (!atomic_load(&s->stop)) {
+		struct dmabuf_ic_test_attach a = {
+			.fd = current_buf(v), .flags = DMABUF_IC_TEST_ATTACH_INVALIDATE,
+			.nr_accepts = 1, .accepts = { DMABUF_IC_TEST_PHYS_LIST },
+		};
+		int rc = ic(dev, DMABUF_IC_TEST_ATTACH, &a);
+
+		close(a.fd);
+		if (rc) {
+			fail(s, "attach", rc);
+			continue;
+		}
+		for (int i = 0; i < 4; i++) {
+			struct dmabuf_ic_test_map m = { .id = a.id };
+			unsigned int before = atomic_load(&s->epoch);
+
+			rc = ic(dev, DMABUF_IC_TEST_MAP, &m);
+			if (!documented(rc, map_ok))
+				fail(s, "map", rc);
+			atomic_fetch_add(rc ? &s->maps_refused : &s->maps, 1);
+			if (!rc && (before & 1) && atomic_load(&s->epoch) == before)
+				fail(s, "a map succeeded while revoked", rc);
+			rc = ic(dev, DMABUF_IC_TEST_UNMAP, &a.id);
+			if (!documented(rc, unmap_ok))
+				fail(s, "unmap", rc);
+		}
+		if (ic(dev, DMABUF_IC_TEST_DETACH, &a.id))
+			fail(s, "detach", -EINVAL);
+		atomic_fetch_add(&s->ops, 10);
+	}
+	close(dev);
+	return NULL;
+}
+
+static void *vfio_iommufd_user(void *arg)
+{
+	static const int map_ok[] = { ENODEV, 0 };
+	struct vfio_shared *v = arg;
+	struct shared *s = &v->s;
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+
+	if (ic(v->iommufd, IOMMU_IOAS_ALLOC, &alloc)) {
+		fail(s, "IOMMU_IOAS_ALLOC", -errno);
+		return NULL;
+	}
+	while (!atomic_load(&s->stop)) {
+		struct iommu_ioas_map_file map = {
+			.size = sizeof(map),
+			.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
+			.ioas_id = alloc.out_ioas_id, .fd = current_buf(v),
+			.length = VIRTIO_BAR_SIZE,
+		};
+		int rc = ic(v->iommufd, IOMMU_IOAS_MAP_FILE, &map);
+
+		close(map.fd);
+		if (!documented(rc, map_ok))
+			fail(s, "IOMMU_IOAS_MAP_FILE", rc);
+		if (!rc) {
+			struct iommu_ioas_unmap unmap = {
+				.size = sizeof(unmap), .ioas_id = alloc.out_ioas_id,
+				.iova = map.iova, .length = map.length,
+			};
+
+			usleep(rand() % 1000);
+			rc = ic(v->iommufd, IOMMU_IOAS_UNMAP, &unmap);
+			if (rc)
+				fail(s, "IOMMU_IOAS_UNMAP", rc);
+		}
+		atomic_fetch_add(&s->ops, 2);
+	}
+	return NULL;
+}
+
+TEST(race_vfio_revoke_export_map)
+{
+	struct vfio_region_dma_range whole = { 0, VIRTIO_BAR_SIZE };
+	const char *env = getenv("STRESS_SECONDS");
+	int seconds = env ? atoi(env) : 10;
+	struct vfio_shared v = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct dmabuf_ic_test_attach a = {
+		.flags = DMABUF_IC_TEST_ATTACH_INVALIDATE, .nr_accepts = 1,
+		.accepts = { DMABUF_IC_TEST_PHYS_LIST },
+	};
+	struct dmabuf_ic_test_map m = {};
+	pthread_t threads[5];
+	char bdf[256];
+	bool mapped;
+	int n = 0, dev;
+
+	dev = open("/dev/dmabuf_ic_test", O_RDWR);
+	v.device = vfio_bind("0x1af4", "0x1044", bdf, NULL);
+	if (dev < 0 || v.device < 0)
+		SKIP(return, "needs /dev/dmabuf_ic_test and virtio-rng-pci with VFIO");
+	v.iommufd = iommufd_bind(v.device);
+	ASSERT_LE(0, v.iommufd);
+	set_command(v.device, PCI_COMMAND_MEMORY, 0);
+	v.cur_fd = get_dma_buf(v.device, VIRTIO_BAR, 0, O_CLOEXEC, &whole, 1);
+	ASSERT_LE(0, v.cur_fd);
+	srand(2);
+
+	ASSERT_EQ(0, pthread_create(&threads[n++], NULL, vfio_revoker, &v));
+	ASSERT_EQ(0, pthread_create(&threads[n++], NULL, vfio_exporter, &v));
+	for (int i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&threads[n++], NULL, vfio_importer, &v));
+	ASSERT_EQ(0, pthread_create(&threads[n++], NULL, vfio_iommufd_user, &v));
+	sleep(seconds);
+	atomic_store(&v.s.stop, true);
+	for (int i = 0; i < n; i++)
+		pthread_join(threads[i], NULL);
+	TH_LOG("%d threads, %d s, %u operations (%u maps, %u refused), %u errors",
+	       n, seconds, atomic_load(&v.s.ops), atomic_load(&v.s.maps),
+	       atomic_load(&v.s.maps_refused), atomic_load(&v.s.errors));
+	if (atomic_load(&v.s.errors))
+		TH_LOG("first: %s", v.s.first_error);
+	ASSERT_EQ(0, atomic_load(&v.s.errors));
+	ASSERT_LT(0, atomic_load(&v.s.maps));
+
+	/* Close the device under a mapped importer: revoked for good. */
+	set_command(v.device, PCI_COMMAND_MEMORY, 0);
+	a.fd = v.cur_fd;
+	ASSERT_EQ(0, ic(dev, DMABUF_IC_TEST_ATTACH, &a));
+	m.id = a.id;
+	ASSERT_EQ(0, ic(dev, DMABUF_IC_TEST_MAP, &m));
+	close(v.device);
+	ASSERT_EQ(DMA_BUF_IC_INFO_REVOKED | DMA_BUF_IC_INFO_REVOKED_FOR_GOOD,
+		  vfio_buf_state(v.cur_fd, &mapped) &
+		  (DMA_BUF_IC_INFO_REVOKED | DMA_BUF_IC_INFO_REVOKED_FOR_GOOD));
+	ASSERT_FALSE(mapped);
+	ASSERT_EQ(-ENODEV, ic(dev, DMABUF_IC_TEST_MAP, &m));
+	close(dev);
+	close(v.cur_fd);
+	close(v.iommufd);
 }
 
 TEST_HARNESS_MAIN
