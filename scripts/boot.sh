@@ -46,6 +46,8 @@ rm -f "$console" "$results"
 mkdir -p "$LOGS"
 
 cmdline="console=ttyS0 log_buf_len=32M panic=-1 kunit.enable=$kunit dmabuf_ic.run=$mode"
+# scripts/soak.sh: longer stress and fuzzing.
+[ -n "${DMABUF_IC_SOAK_SECONDS:-}" ] && cmdline="$cmdline dmabuf_ic.seconds=$DMABUF_IC_SOAK_SECONDS"
 iommu=()
 if [ "$mode" != mock ]; then
 	iommu=(-device intel-iommu,intremap=on,caching-mode=on)
