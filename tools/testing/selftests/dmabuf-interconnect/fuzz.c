@@ -170,7 +170,9 @@ static int one_call(struct fuzz *f, unsigned int op)
 		return rc;
 	}
 	case 2: {
-		struct dmabuf_ic_test_map m = { .id = pick(f, 4) ? f->ids[pick(f, POOL)] : next(f) };
+		struct dmabuf_ic_test_map m = {
+			.id = pick(f, 4) ? f->ids[pick(f, POOL)] : next(f),
+		};
 
 		return ic(f->dev, DMABUF_IC_TEST_MAP, &m);
 	}

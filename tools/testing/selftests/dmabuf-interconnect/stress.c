@@ -65,6 +65,20 @@ static bool documented(int rc, const int *allowed)
 	return false;
 }
 
+/* Live dma-bufs, from debugfs' bufinfo ("Total N objects"), or -1. */
+static int dma_buf_count(void)
+{
+	FILE *f = fopen("/sys/kernel/debug/dma_buf/bufinfo", "r");
+	char line[256];
+	int n = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		sscanf(line, "Total %d objects", &n);
+	if (f)
+		fclose(f);
+	return n;
+}
+
 static struct dmabuf_ic_test_buf_status buf_status(struct shared *s)
 {
 	struct dmabuf_ic_test_buf_status st = { .fd = s->buf };
@@ -216,8 +230,8 @@ TEST(race_revoke_map_attach_close)
 	const char *env = getenv("STRESS_SECONDS");
 	int seconds = env ? atoi(env) : 10;
 	struct shared s = { 0 };
+	int n = 0, buffers = dma_buf_count();
 	pthread_t threads[6];
-	int n = 0;
 
 	s.exporter = open("/dev/dmabuf_ic_test", O_RDWR);
 	if (s.exporter < 0)
@@ -252,6 +266,9 @@ TEST(race_revoke_map_attach_close)
 	ASSERT_EQ(0, buf_status(&s).mappings);
 	close(s.buf);
 	close(s.exporter);
+	/* No dma-buf leaked (the test made one; fds closed, it is gone). */
+	if (buffers >= 0)
+		ASSERT_EQ(buffers, dma_buf_count());
 }
 
 /*
@@ -260,12 +277,15 @@ TEST(race_revoke_map_attach_close)
  * (VFIO_DEVICE_RESET) and checks, through DMA_BUF_IOCTL_IC_INFO, that the
  * current buffer is revoked with no importer mapped; one re-exports the
  * BAR and closes the old buffer; others map it into an IOAS and through
- * the test importer. At the end the device is closed with a buffer still
- * attached: it must report revoked for good, nothing mapped.
+ * the test importer, while another attaches the device to that IOAS and
+ * detaches it, so a domain comes and goes under the areas. At the end the
+ * device is closed with a buffer still attached: it must report revoked
+ * for good, nothing mapped; and no dma-buf is left.
  */
 struct vfio_shared {
 	struct shared s;
 	int device, iommufd;
+	__u32 ioas;		/* shared by the iommufd user and the attacher */
 	pthread_mutex_t lock;	/* protects cur_fd */
 	int cur_fd;		/* the current dma-buf */
 };
@@ -402,22 +422,45 @@ static void *vfio_importer(void *arg)
 	return NULL;
 }
 
+/*
+ * Attaches the device to the IOAS and detaches it: a domain comes and goes
+ * under the dma-buf areas (filled and emptied while revokes run).
+ */
+static void *vfio_attacher(void *arg)
+{
+	struct vfio_shared *v = arg;
+	struct shared *s = &v->s;
+
+	while (!atomic_load(&s->stop)) {
+		struct vfio_device_attach_iommufd_pt at = {
+			.argsz = sizeof(at), .pt_id = v->ioas,
+		};
+		struct vfio_device_detach_iommufd_pt de = { .argsz = sizeof(de) };
+		int rc = ic(v->device, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at);
+
+		if (rc)
+			fail(s, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", rc);
+		usleep(rand() % 3000);
+		rc = ic(v->device, VFIO_DEVICE_DETACH_IOMMUFD_PT, &de);
+		if (rc)
+			fail(s, "VFIO_DEVICE_DETACH_IOMMUFD_PT", rc);
+		usleep(rand() % 1000);
+		atomic_fetch_add(&s->ops, 2);
+	}
+	return NULL;
+}
+
 static void *vfio_iommufd_user(void *arg)
 {
 	static const int map_ok[] = { ENODEV, 0 };
 	struct vfio_shared *v = arg;
 	struct shared *s = &v->s;
-	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
 
-	if (ic(v->iommufd, IOMMU_IOAS_ALLOC, &alloc)) {
-		fail(s, "IOMMU_IOAS_ALLOC", -errno);
-		return NULL;
-	}
 	while (!atomic_load(&s->stop)) {
 		struct iommu_ioas_map_file map = {
 			.size = sizeof(map),
 			.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
-			.ioas_id = alloc.out_ioas_id, .fd = current_buf(v),
+			.ioas_id = v->ioas, .fd = current_buf(v),
 			.length = VIRTIO_BAR_SIZE,
 		};
 		int rc = ic(v->iommufd, IOMMU_IOAS_MAP_FILE, &map);
@@ -427,7 +470,7 @@ static void *vfio_iommufd_user(void *arg)
 			fail(s, "IOMMU_IOAS_MAP_FILE", rc);
 		if (!rc) {
 			struct iommu_ioas_unmap unmap = {
-				.size = sizeof(unmap), .ioas_id = alloc.out_ioas_id,
+				.size = sizeof(unmap), .ioas_id = v->ioas,
 				.iova = map.iova, .length = map.length,
 			};
 
@@ -452,7 +495,9 @@ TEST(race_vfio_revoke_export_map)
 		.accepts = { DMABUF_IC_TEST_PHYS_LIST },
 	};
 	struct dmabuf_ic_test_map m = {};
-	pthread_t threads[5];
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	int buffers = dma_buf_count();
+	pthread_t threads[6];
 	char bdf[256];
 	bool mapped;
 	int n = 0, dev;
@@ -463,6 +508,8 @@ TEST(race_vfio_revoke_export_map)
 		SKIP(return, "needs /dev/dmabuf_ic_test and virtio-rng-pci with VFIO");
 	v.iommufd = iommufd_bind(v.device);
 	ASSERT_LE(0, v.iommufd);
+	ASSERT_EQ(0, ic(v.iommufd, IOMMU_IOAS_ALLOC, &alloc));
+	v.ioas = alloc.out_ioas_id;
 	set_command(v.device, PCI_COMMAND_MEMORY, 0);
 	v.cur_fd = get_dma_buf(v.device, VIRTIO_BAR, 0, O_CLOEXEC, &whole, 1);
 	ASSERT_LE(0, v.cur_fd);
@@ -473,6 +520,7 @@ TEST(race_vfio_revoke_export_map)
 	for (int i = 0; i < 2; i++)
 		ASSERT_EQ(0, pthread_create(&threads[n++], NULL, vfio_importer, &v));
 	ASSERT_EQ(0, pthread_create(&threads[n++], NULL, vfio_iommufd_user, &v));
+	ASSERT_EQ(0, pthread_create(&threads[n++], NULL, vfio_attacher, &v));
 	sleep(seconds);
 	atomic_store(&v.s.stop, true);
 	for (int i = 0; i < n; i++)
@@ -500,6 +548,9 @@ TEST(race_vfio_revoke_export_map)
 	close(dev);
 	close(v.cur_fd);
 	close(v.iommufd);
+	/* Every buffer the exporter made is gone. */
+	if (buffers >= 0)
+		ASSERT_EQ(buffers, dma_buf_count());
 }
 
 TEST_HARNESS_MAIN
