@@ -103,27 +103,37 @@ static __u64 bar_size(int device, __u32 index, __u64 *offset)
 	return info.size;
 }
 
-/* The dma-buf path, for every size. */
-static void bench_dmabuf_map(__u64 bar)
+/*
+ * Binds edu and ivshmem to one new iommufd, attaches edu to a new IOAS and
+ * enables ivshmem's memory; returns the IOAS.
+ */
+static __u32 iommufd_pair(int *edu, int *ivshmem, int *iommufd)
 {
 	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach) };
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
 	char bdf[256];
-	int edu, ivshmem, iommufd;
 
-	edu = vfio_bind("0x1234", "0x11e8", bdf, NULL);
-	ivshmem = vfio_bind("0x1af4", "0x1110", bdf, NULL);
-	if (edu < 0 || ivshmem < 0)
+	*edu = vfio_bind("0x1234", "0x11e8", bdf, NULL);
+	*ivshmem = vfio_bind("0x1af4", "0x1110", bdf, NULL);
+	if (*edu < 0 || *ivshmem < 0)
 		die("binding edu and ivshmem", ENODEV);
-	iommufd = iommufd_bind(edu);
-	CHECK("bind", iommufd);
-	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind), .iommufd = iommufd };
-
-	CHECK("bind ivshmem", ic(ivshmem, VFIO_DEVICE_BIND_IOMMUFD, &bind));
-	CHECK("IOMMU_IOAS_ALLOC", ic(iommufd, IOMMU_IOAS_ALLOC, &alloc));
+	*iommufd = iommufd_bind(*edu);
+	CHECK("bind", *iommufd);
+	bind.iommufd = *iommufd;
+	CHECK("bind ivshmem", ic(*ivshmem, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	CHECK("IOMMU_IOAS_ALLOC", ic(*iommufd, IOMMU_IOAS_ALLOC, &alloc));
 	attach.pt_id = alloc.out_ioas_id;
-	CHECK("attach edu", ic(edu, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach));
-	set_command(ivshmem, PCI_COMMAND_MEMORY, 0);
+	CHECK("attach edu", ic(*edu, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach));
+	set_command(*ivshmem, PCI_COMMAND_MEMORY, 0);
+	return alloc.out_ioas_id;
+}
+
+/* The dma-buf path, for every size. */
+static void bench_dmabuf_map(__u64 bar)
+{
+	int edu, ivshmem, iommufd;
+	__u32 ioas = iommufd_pair(&edu, &ivshmem, &iommufd);
 
 	for (unsigned long size = 2 * MIB; size <= bar; size *= 2) {
 		struct vfio_region_dma_range r = { 0, size };
@@ -138,10 +148,10 @@ static void bench_dmabuf_map(__u64 bar)
 			CHECK("VFIO_DEVICE_FEATURE_DMA_BUF", fd);
 			t1 = now_ns();
 			CHECK("IOMMU_IOAS_MAP_FILE",
-			      map_file(iommufd, alloc.out_ioas_id, fd, size, IOVA_BASE));
+			      map_file(iommufd, ioas, fd, size, IOVA_BASE));
 			t2 = now_ns();
 			CHECK("IOMMU_IOAS_UNMAP",
-			      ioas_unmap(iommufd, alloc.out_ioas_id, IOVA_BASE, size));
+			      ioas_unmap(iommufd, ioas, IOVA_BASE, size));
 			t3 = now_ns();
 			close(fd);
 			exp[i] = t1 - t0;
@@ -213,23 +223,10 @@ static void bench_type1_map(__u64 bar)
 static void bench_revoke(void)
 {
 	static const int counts[] = { 1, 16, 256, 1024 };
-	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach) };
-	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
 	struct vfio_region_dma_range r = { 0, 2 * MIB };
-	char bdf[256];
 	int edu, ivshmem, iommufd, fd;
+	__u32 ioas = iommufd_pair(&edu, &ivshmem, &iommufd);
 
-	edu = vfio_bind("0x1234", "0x11e8", bdf, NULL);
-	ivshmem = vfio_bind("0x1af4", "0x1110", bdf, NULL);
-	iommufd = iommufd_bind(edu);
-	CHECK("bind", iommufd);
-	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind), .iommufd = iommufd };
-
-	CHECK("bind ivshmem", ic(ivshmem, VFIO_DEVICE_BIND_IOMMUFD, &bind));
-	CHECK("IOMMU_IOAS_ALLOC", ic(iommufd, IOMMU_IOAS_ALLOC, &alloc));
-	attach.pt_id = alloc.out_ioas_id;
-	CHECK("attach edu", ic(edu, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach));
-	set_command(ivshmem, PCI_COMMAND_MEMORY, 0);
 	fd = get_dma_buf(ivshmem, VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC, &r, 1);
 	CHECK("export", fd);
 
@@ -244,7 +241,7 @@ static void bench_revoke(void)
 			t0 = now_ns();
 			for (int i = 0; i < n; i++)
 				CHECK("IOMMU_IOAS_MAP_FILE",
-				      map_file(iommufd, alloc.out_ioas_id, fd, 2 * MIB,
+				      map_file(iommufd, ioas, fd, 2 * MIB,
 					       IOVA_BASE + i * 2 * MIB));
 			t1 = now_ns();
 			set_command(ivshmem, 0, PCI_COMMAND_MEMORY);
@@ -253,7 +250,7 @@ static void bench_revoke(void)
 			set_command(ivshmem, PCI_COMMAND_MEMORY, 0);
 			t3 = now_ns();
 			CHECK("IOMMU_IOAS_UNMAP",
-			      ioas_unmap(iommufd, alloc.out_ioas_id, IOVA_BASE, n * 2 * MIB));
+			      ioas_unmap(iommufd, ioas, IOVA_BASE, n * 2 * MIB));
 			revoke = min_u64(revoke, t2 - t1);
 			reenable = min_u64(reenable, t3 - t2);
 			per_map = min_u64(per_map, (t1 - t0) / n);

@@ -87,6 +87,32 @@ static struct dmabuf_ic_test_buf_status buf_status(struct shared *s)
 	return st;
 }
 
+/*
+ * Maps and unmaps attachment @id of context @dev four times: a map may fail
+ * with ENODEV (revoked), and must when the whole call fell within one
+ * revoked period; an unmap may find nothing (ENOENT, invalidated).
+ */
+static void map_unmap(struct shared *s, int dev, __u32 id)
+{
+	static const int map_ok[] = { ENODEV, 0 };
+	static const int unmap_ok[] = { ENOENT, 0 };
+
+	for (int i = 0; i < 4; i++) {
+		struct dmabuf_ic_test_map m = { .id = id };
+		unsigned int before = atomic_load(&s->epoch);
+		int rc = ic(dev, DMABUF_IC_TEST_MAP, &m);
+
+		if (!documented(rc, map_ok))
+			fail(s, "map", rc);
+		atomic_fetch_add(rc ? &s->maps_refused : &s->maps, 1);
+		if (!rc && (before & 1) && atomic_load(&s->epoch) == before)
+			fail(s, "a map succeeded while revoked", rc);
+		rc = ic(dev, DMABUF_IC_TEST_UNMAP, &id);
+		if (!documented(rc, unmap_ok))
+			fail(s, "unmap", rc);
+	}
+}
+
 /* Revokes and un-revokes; checks that a returned revoke left no mapping. */
 static void *revoker(void *arg)
 {
@@ -121,8 +147,6 @@ static void *revoker(void *arg)
 static void *importer(void *arg)
 {
 	static const int attach_ok[] = { 0 };
-	static const int map_ok[] = { ENODEV, 0 };
-	static const int unmap_ok[] = { ENOENT, 0 };
 	struct shared *s = arg;
 	int dev = open("/dev/dmabuf_ic_test", O_RDWR);
 
@@ -139,21 +163,7 @@ static void *importer(void *arg)
 			fail(s, "attach", rc);
 			continue;
 		}
-		for (int i = 0; i < 4; i++) {
-			struct dmabuf_ic_test_map m = { .id = a.id };
-			unsigned int before = atomic_load(&s->epoch);
-
-			rc = ic(dev, DMABUF_IC_TEST_MAP, &m);
-			if (!documented(rc, map_ok))
-				fail(s, "map", rc);
-			atomic_fetch_add(rc ? &s->maps_refused : &s->maps, 1);
-			/* The whole call within one revoked period: ENODEV. */
-			if (!rc && (before & 1) && atomic_load(&s->epoch) == before)
-				fail(s, "a map succeeded while revoked", rc);
-			rc = ic(dev, DMABUF_IC_TEST_UNMAP, &a.id);
-			if (!documented(rc, unmap_ok))
-				fail(s, "unmap", rc);
-		}
+		map_unmap(s, dev, a.id);
 		/* Half the time, leave the attachment to the close below. */
 		if (rand() & 1) {
 			rc = ic(dev, DMABUF_IC_TEST_DETACH, &a.id);
@@ -382,8 +392,6 @@ static void *vfio_exporter(void *arg)
 
 static void *vfio_importer(void *arg)
 {
-	static const int map_ok[] = { ENODEV, 0 };
-	static const int unmap_ok[] = { ENOENT, 0 };
 	struct vfio_shared *v = arg;
 	struct shared *s = &v->s;
 	int dev = open("/dev/dmabuf_ic_test", O_RDWR);
@@ -400,20 +408,7 @@ static void *vfio_importer(void *arg)
 			fail(s, "attach", rc);
 			continue;
 		}
-		for (int i = 0; i < 4; i++) {
-			struct dmabuf_ic_test_map m = { .id = a.id };
-			unsigned int before = atomic_load(&s->epoch);
-
-			rc = ic(dev, DMABUF_IC_TEST_MAP, &m);
-			if (!documented(rc, map_ok))
-				fail(s, "map", rc);
-			atomic_fetch_add(rc ? &s->maps_refused : &s->maps, 1);
-			if (!rc && (before & 1) && atomic_load(&s->epoch) == before)
-				fail(s, "a map succeeded while revoked", rc);
-			rc = ic(dev, DMABUF_IC_TEST_UNMAP, &a.id);
-			if (!documented(rc, unmap_ok))
-				fail(s, "unmap", rc);
-		}
+		map_unmap(s, dev, a.id);
 		if (ic(dev, DMABUF_IC_TEST_DETACH, &a.id))
 			fail(s, "detach", -EINVAL);
 		atomic_fetch_add(&s->ops, 10);
