@@ -11,12 +11,13 @@ from pathlib import Path
 
 MAP_HEADER = "path,bytes,reps,export_ns,map_ns,unmap_ns"
 REVOKE_HEADER = "areas,revoke_ns,reenable_ns,map_file_ns_per_area"
+FLR_HEADER = "areas,flr_ns"
 ATTACH_HEADER = ("batch,query_no_fd_ns,query_memfd_ns,query_fd_ns,dma_buf_info_ns,attach_ns,map_ns,detach_ns,"
                  "slab_bytes_per_attachment,slab_bytes_per_mapping")
 
 
 def parse(lines):
-    tables = {"map": [], "revoke": [], "attach": [], "info": []}
+    tables = {"map": [], "revoke": [], "flr": [], "attach": [], "info": []}
     for line in lines:
         line = line.strip().replace("\r", "")
         if not line.startswith("csv,"):
@@ -106,7 +107,7 @@ def main():
         sys.exit(f"{log}: the benchmark printed no complete results")
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, header in (("map", MAP_HEADER), ("revoke", REVOKE_HEADER),
-                         ("attach", ATTACH_HEADER)):
+                         ("flr", FLR_HEADER), ("attach", ATTACH_HEADER)):
         rows = [",".join(r) for r in tables[name]]
         (out_dir / f"{name}.csv").write_text(header + "\n" + "\n".join(rows) + "\n")
     md, by_size = map_table(tables["map"])
@@ -114,6 +115,12 @@ def main():
               "| ---: | ---: | ---: | ---: |"]
     for n, rev, re_en, per in tables["revoke"]:
         revoke.append(f"| {n} | {fmt(rev)} | {fmt(re_en)} | {fmt(per)} |")
+    if tables["flr"]:
+        base = int(tables["flr"][0][1])
+        revoke += ["", "| areas mapped (virtio-rng BAR4) | FLR (VFIO_DEVICE_RESET) | over the FLR with none |",
+                   "| ---: | ---: | ---: |"]
+        for n, flr in tables["flr"]:
+            revoke.append(f"| {n} | {fmt(flr)} | {fmt(int(flr) - base)} |")
     n, query, memfd, neg, bufinfo, att, mp, det, slab_a, slab_m = tables["attach"][0]
     attach = ["| per call (least of 5 rounds of " + n + ") | instructions |", "| --- | ---: |",
               f"| IOMMU_DMABUF_GET_INFO without a fd (the ioctl alone) | {fmt(query)} |",
