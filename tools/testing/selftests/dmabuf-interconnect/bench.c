@@ -9,7 +9,8 @@
  *           attached so that a real intel-iommu domain is programmed;
  *   revoke  the PCI_COMMAND write that disables memory on ivshmem, with
  *           1, 16, 256 and 1024 IOMMU_IOAS_MAP_FILE areas of one dma-buf
- *           (each its own attachment) to invalidate and unmap;
+ *           (each its own attachment) to invalidate and unmap, and an FLR
+ *           (VFIO_DEVICE_RESET) of virtio-rng with 0 to 1024 areas;
  *   attach  attach, negotiation alone (IOMMU_DMABUF_GET_INFO with a fd),
  *           map and detach through the test importer, per call, and the
  *           slab memory per attachment and per mapping.
