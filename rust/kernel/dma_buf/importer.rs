@@ -64,6 +64,19 @@ struct AttachCore {
 }
 
 impl AttachCore {
+    /// Returns true if the attachment holds a mapping.
+    ///
+    /// # Safety
+    ///
+    /// `resv` holds the lock of the attached buffer, as the mapping cell's
+    /// invariant asks.
+    unsafe fn is_mapped_locked(&self, _resv: &ResvLocked<'_>) -> bool {
+        // SAFETY: The lock is held; changes to the cell need a mutable
+        // borrow of a lock proof, which the shared borrow of `_resv` rules
+        // out meanwhile.
+        unsafe { &*self.mapping.get() }.is_some()
+    }
+
     /// Ends the current mapping, if any; returns whether there was one.
     ///
     /// # Safety
@@ -255,12 +268,8 @@ impl<T: Importer> Attachment<T> {
     /// Returns true if the attachment is mapped, whatever the interconnect;
     /// false for the lock of another buffer.
     pub fn is_mapped(&self, resv: &ResvLocked<'_>) -> bool {
-        if self.check_lock(resv).is_err() {
-            return false;
-        }
-        // SAFETY: The lock is held, and changes to the cell need a mutable
-        // borrow of a lock proof, which `resv`'s borrow rules out.
-        unsafe { &*self.inner.core.mapping.get() }.is_some()
+        // SAFETY: `check_lock` made sure `resv` holds this buffer's lock.
+        self.check_lock(resv).is_ok() && unsafe { self.inner.core.is_mapped_locked(resv) }
     }
 
     /// Ends the current mapping.
@@ -342,7 +351,8 @@ pub fn for_each_attachment(resv: &ResvLocked<'_>, mut f: impl FnMut(&AttachmentV
     let unknown = crate::c_str!("?");
     // SAFETY: The buffer is alive, and its attachment list is protected by
     // the reservation lock, which `resv` proves held: no entry is added or
-    // removed, and each attachment and its device stay alive, meanwhile.
+    // removed, and each attachment and its device stay alive, meanwhile;
+    // the same lock is the one `is_mapped_locked` asks for.
     unsafe {
         let head = core::ptr::addr_of_mut!((*resv.buf().as_raw()).attachments);
         let mut pos = (*head).next;
@@ -365,9 +375,7 @@ pub fn for_each_attachment(resv: &ResvLocked<'_>, mut f: impl FnMut(&AttachmentV
             f(&AttachmentView {
                 importer,
                 negotiated: core.map(|c| c.negotiated),
-                // The mapping cell is read under the lock, as its invariant
-                // asks.
-                mapped: core.is_some_and(|c| (*c.mapping.get()).is_some()),
+                mapped: core.is_some_and(|c| c.is_mapped_locked(resv)),
             });
             pos = (*pos).next;
         }

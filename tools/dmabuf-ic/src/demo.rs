@@ -362,7 +362,6 @@ pub fn run(json: bool) -> Result<Value> {
         &mut unmap,
         "IOMMU_IOAS_UNMAP",
     )?;
-    map_file.iova = IOVA_BAR;
     ioctl(
         &iommufd,
         nr::IOMMU_IOAS_MAP_FILE,
