@@ -6,11 +6,18 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${DMABUF_IC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dmabuf-interconnect}
-SRC=$CACHE/src            # Debian's 6.12 source under git, overlay applied
+SRC=$CACHE/src            # Debian's 7.2 source under git, overlay applied
 OBJ=$CACHE/build          # out-of-tree kernel build (make O=)
 INITRAMFS=$CACHE/initramfs
 LOGS=$CACHE/logs
-KERNEL_TARBALL=/usr/src/linux-source-6.12.tar.xz
+# Debian's linux-source-7.2, as scripts/deps.sh finds it (see there).
+KERNEL_PKG=linux-source-7.2
+KERNEL_DIR=linux-source-7.2
+KERNEL_DEB_VERSION=7.2.13-1
+KERNEL_DEB_SHA256=30a8c5fc63f9028a62e6d7b3f7f43bee67425dbce2a05fceba83f9b87c92083d
+KERNEL_TARBALL=$CACHE/$KERNEL_DIR.tar.xz
+BINDGEN_VERSION=0.71.1
+BINDGEN=$CACHE/bindgen-$BINDGEN_VERSION/bin/bindgen
 CARGO_BIN=${CARGO_HOME:-$HOME/.cargo}/bin
 JOBS=${JOBS:-$(nproc)}
 
@@ -18,12 +25,13 @@ JOBS=${JOBS:-$(nproc)}
 # into the kernel tree. Everything else (scripts/, patches/, ...) is tooling.
 OVERLAY_DIRS="rust drivers include kernel Documentation tools/testing"
 
-# The toolchain that is known to work with 6.12 on Debian bookworm: rustc-web
-# with its own library source, bindgen from crates.io, LLVM 14.
+# The toolchain that builds 7.2 with Rust on Debian bookworm: rustc-web (1.96)
+# with its own library source, bindgen 0.71.1 from crates.io, LLVM 19 (7.2
+# needs LLVM >= 17).
 KMAKE_ARGS=(
-	-C "$SRC" O="$OBJ" LLVM=1
+	-C "$SRC" O="$OBJ" LLVM=-19
 	RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
-	BINDGEN="$CARGO_BIN/bindgen"
+	BINDGEN="$BINDGEN"
 	RUST_LIB_SRC=/usr/lib/rustlib/src/rust/library
 	RUSTFMT=/usr/bin/rustfmt
 	# Clippy on every build (same objects as rustc); warnings fail build.sh.

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Run every test layer: style checks, host tests of the tooling, one guest
-# boot per guest list (scripts/guest/*.list; KUnit runs in the first), and a
-# guest boot that injects a WARN and must be judged failed.
+# Run every test layer: style checks, host tests of the tooling, the modular
+# build, one guest boot per guest list (scripts/guest/*.list; KUnit runs in
+# the first), and a guest boot that injects a WARN and must be judged failed.
 # Ends with "N passed, N failed, N skipped".
 . "$(dirname "$0")/lib.sh"
 
@@ -63,6 +63,15 @@ guest() {
 	read -r p f s < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["passed"], d["failed"], d["skipped"])' "$LOGS/results-$run.json")
 	add "$p" "$f" "$s"
 }
+# The modular build: VFIO, iommufd and the test modules as modules must
+# link against the framework (exports, symbol namespaces, modpost).
+if "$REPO/scripts/modules.sh"; then
+	add 1 0
+else
+	echo "FAILED: the modular build"
+	add 0 1
+fi
+
 rm -f "$LOGS"/results-*.json
 guest mock kunit
 guest iommu

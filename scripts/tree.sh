@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Prepare the kernel source tree in the cache directory:
-#  1. unpack Debian's linux-source-6.12 once and commit it as "pristine";
+#  1. unpack Debian's linux-source-7.2 once and commit it as "pristine";
 #  2. build the wanted tree (pristine + overlay + patches/) in a temporary
 #     git index, without touching the work tree;
 #  3. move the work tree to that tree with a two-tree checkout, which rewrites
@@ -16,22 +16,22 @@ git_src() {
 }
 
 unpack_pristine() {
-	[ -r "$KERNEL_TARBALL" ] || die "$KERNEL_TARBALL missing: install linux-source-6.12 (make deps)"
+	[ -r "$KERNEL_TARBALL" ] || die "$KERNEL_TARBALL missing: run scripts/deps.sh (make deps)"
 	local version
-	version=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null) || version=unknown
+	version=$(cat "$KERNEL_TARBALL.origin" 2>/dev/null) || version=unknown
 	if [ -d "$SRC/.git" ] && [ "$(cat "$CACHE/pristine-version" 2>/dev/null)" = "$version" ] &&
 		git_src rev-parse -q --verify refs/tags/pristine >/dev/null; then
 		return 0
 	fi
-	stage "unpacking linux-source-6.12 $version into $SRC (once)"
+	stage "unpacking $version into $SRC (once)"
 	rm -rf "$SRC" "$OBJ" "$CACHE/unpack"
 	mkdir -p "$CACHE/unpack"
 	tar -xf "$KERNEL_TARBALL" -C "$CACHE/unpack" || die "cannot unpack $KERNEL_TARBALL"
-	mv "$CACHE/unpack/linux-source-6.12" "$SRC"
+	mv "$CACHE/unpack/$KERNEL_DIR" "$SRC"
 	rmdir "$CACHE/unpack"
 	git_src init -q
 	git_src add -A -f .
-	git_src commit -q -m "pristine linux-source-6.12 $version"
+	git_src commit -q -m "pristine $version"
 	git_src tag pristine
 	echo "$version" >"$CACHE/pristine-version"
 }

@@ -31,12 +31,14 @@ static const struct dma_buf_ic_type test_link = {
 
 struct test_exporter {
 	struct page *pages[NR_PAGES];
-	struct dma_buf_ic_phys_range ranges[NR_PAGES];
+	struct phys_vec ranges[NR_PAGES];
 	int maps, unmaps;
 	bool released;
 };
 
-static struct sg_table *test_map_sgt(void *priv, struct device *dev)
+static struct sg_table *test_map_sgt(void *priv,
+				     struct dma_buf_attachment *attach,
+				     enum dma_data_direction dir)
 {
 	struct test_exporter *exp = priv;
 	struct sg_table *sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
@@ -47,7 +49,7 @@ static struct sg_table *test_map_sgt(void *priv, struct device *dev)
 	ret = sg_alloc_table_from_pages(sgt, exp->pages, NR_PAGES, 0,
 					NR_PAGES * PAGE_SIZE, GFP_KERNEL);
 	if (!ret) {
-		ret = dma_map_sgtable(dev, sgt, DMA_BIDIRECTIONAL, 0);
+		ret = dma_map_sgtable(attach->dev, sgt, dir, 0);
 		if (ret)
 			sg_free_table(sgt);
 	}
@@ -59,18 +61,19 @@ static struct sg_table *test_map_sgt(void *priv, struct device *dev)
 	return sgt;
 }
 
-static void test_unmap_sgt(void *priv, struct device *dev, struct sg_table *sgt)
+static void test_unmap_sgt(void *priv, struct dma_buf_attachment *attach,
+			   struct sg_table *sgt, enum dma_data_direction dir)
 {
 	struct test_exporter *exp = priv;
 
-	dma_unmap_sgtable(dev, sgt, DMA_BIDIRECTIONAL, 0);
+	dma_unmap_sgtable(attach->dev, sgt, dir, 0);
 	sg_free_table(sgt);
 	kfree(sgt);
 	exp->unmaps++;
 }
 
 static int test_map_private(void *priv, const struct dma_buf_ic_type *type,
-			    struct device *dev, u64 *cookie)
+			    struct dma_buf_attachment *attach, u64 *cookie)
 {
 	struct test_exporter *exp = priv;
 
@@ -82,7 +85,7 @@ static int test_map_private(void *priv, const struct dma_buf_ic_type *type,
 }
 
 static void test_unmap_private(void *priv, const struct dma_buf_ic_type *type,
-			       u64 cookie)
+			       struct dma_buf_attachment *attach, u64 cookie)
 {
 	struct test_exporter *exp = priv;
 
@@ -136,7 +139,7 @@ static int ic_kunit_init(struct kunit *test)
 	for (i = 0; i < NR_PAGES; i++) {
 		t->exp.pages[i] = alloc_page(GFP_KERNEL | __GFP_ZERO);
 		KUNIT_ASSERT_NOT_NULL(test, t->exp.pages[i]);
-		t->exp.ranges[i].addr = page_to_phys(t->exp.pages[i]);
+		t->exp.ranges[i].paddr = page_to_phys(t->exp.pages[i]);
 		t->exp.ranges[i].len = PAGE_SIZE;
 	}
 	/* Offers: the link on id 5 first, then the physical list, then sgt. */
@@ -184,7 +187,7 @@ attach_one(struct ic_kunit *t, struct dma_buf *buf,
 static void ic_kunit_negotiation(struct kunit *test)
 {
 	struct ic_kunit *t = test->priv;
-	const struct dma_buf_ic_phys_range *ranges;
+	const struct phys_vec *ranges;
 	struct dma_buf_ic_attachment *link, *phys, *sgt;
 	struct dma_buf_ic_export *export;
 	struct dma_buf *buf;
@@ -220,7 +223,7 @@ static void ic_kunit_negotiation(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, -EINVAL, dma_buf_ic_map_private(phys, &cookie));
 	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_map_phys(phys, &ranges, &nr));
 	KUNIT_EXPECT_EQ(test, NR_PAGES, nr);
-	KUNIT_EXPECT_EQ(test, t->exp.ranges[1].addr, ranges[1].addr);
+	KUNIT_EXPECT_EQ(test, t->exp.ranges[1].paddr, ranges[1].paddr);
 	KUNIT_EXPECT_FALSE(test, IS_ERR(dma_buf_ic_map_sgt(sgt)));
 	KUNIT_EXPECT_EQ(test, 2, t->exp.maps);
 	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_unmap(link));
@@ -308,3 +311,4 @@ kunit_test_suite(ic_kunit_suite);
 
 MODULE_DESCRIPTION("KUnit tests of the dma-buf interconnect C interface");
 MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS("DMA_BUF");

@@ -8,15 +8,25 @@
  * whose match agrees, is negotiated for the attachment's lifetime. The
  * framework is written in Rust (rust/kernel/dma_buf/); these functions
  * are its C face, with the same rules as the Rust traits.
+ *
+ * Classic importers, which attach with dma_buf_dynamic_attach() and map
+ * with dma_buf_map_attachment(), keep working: they negotiate as an
+ * importer that accepts dma_buf_ic_sgt only, peer-to-peer capable if they
+ * set allow_peer2peer, honouring invalidation if they implement
+ * invalidate_mappings. A buffer that does not offer dma_buf_ic_sgt to them
+ * refuses the attach with EOPNOTSUPP.
  */
 #ifndef __LINUX_DMA_BUF_INTERCONNECT_H
 #define __LINUX_DMA_BUF_INTERCONNECT_H
 
+#include <linux/dma-direction.h>
 #include <linux/errno.h>
 #include <linux/types.h>
 
 struct device;
 struct dma_buf;
+struct dma_buf_attachment;
+struct module;
 struct sg_table;
 
 /**
@@ -61,22 +71,16 @@ struct dma_buf_ic_entry {
 };
 
 /**
- * struct dma_buf_ic_phys_range - a physically contiguous part of a buffer
- * @addr: physical address, page aligned
- * @len: length in bytes, a non-zero multiple of the page size
- */
-struct dma_buf_ic_phys_range {
-	u64 addr;
-	u64 len;
-};
-
-/**
  * struct dma_buf_ic_exporter_ops - how a C exporter maps its buffer
- * @map_sgt: for dma_buf_ic_sgt: map the buffer for @dev. Returns the table
- *	or an ERR_PTR.
+ * @map_sgt: for dma_buf_ic_sgt: map the buffer for the device of @attach,
+ *	which is attached to the buffer (by a framework importer, or by a
+ *	classic importer through dma_buf_dynamic_attach()). Returns the table
+ *	or an ERR_PTR. Memory without struct pages (PCI MMIO) is mapped the
+ *	way dma_buf_phys_vec_to_sgt() does.
  * @unmap_sgt: undoes @map_sgt.
  * @map_private: for any other interconnect but dma_buf_ic_phys_list: map
- *	the buffer for @dev and describe the mapping in @cookie.
+ *	the buffer for the device of @attach and describe the mapping in
+ *	@cookie.
  * @unmap_private: undoes @map_private.
  * @release: the export state is gone; free @priv. Optional.
  *
@@ -85,25 +89,31 @@ struct dma_buf_ic_phys_range {
  * dma_buf_ic_phys_list needs no callback: the ranges are given at export.
  */
 struct dma_buf_ic_exporter_ops {
-	struct sg_table *(*map_sgt)(void *priv, struct device *dev);
-	void (*unmap_sgt)(void *priv, struct device *dev, struct sg_table *sgt);
+	struct sg_table *(*map_sgt)(void *priv,
+				    struct dma_buf_attachment *attach,
+				    enum dma_data_direction dir);
+	void (*unmap_sgt)(void *priv, struct dma_buf_attachment *attach,
+			  struct sg_table *sgt, enum dma_data_direction dir);
 	int (*map_private)(void *priv, const struct dma_buf_ic_type *type,
-			   struct device *dev, u64 *cookie);
+			   struct dma_buf_attachment *attach, u64 *cookie);
 	void (*unmap_private)(void *priv, const struct dma_buf_ic_type *type,
-			      u64 cookie);
+			      struct dma_buf_attachment *attach, u64 cookie);
 	void (*release)(void *priv);
 };
 
 /**
  * struct dma_buf_ic_export_info - what dma_buf_ic_export() creates
  * @name: the exporter's name, as dma-buf shows it; a static string
+ * @owner: the module of @ops (THIS_MODULE), held while the buffer exists
  * @size: size of the buffer in bytes
+ * @flags: the flags of the buffer's file, as &dma_buf_export_info.flags
  * @offers: the interconnects offered, preferred first; no duplicates
  * @nr_offers: entries in @offers, at least one
  * @revocable: the exporter may revoke access; only importers that honour
  *	invalidation can then attach
  * @ranges: the buffer's physical ranges, in order, covering @size exactly;
- *	needed only if dma_buf_ic_phys_list is offered
+ *	each page aligned with a non-zero length that is a multiple of the
+ *	page size; needed only if dma_buf_ic_phys_list is offered
  * @nr_ranges: entries in @ranges
  * @ops: the map callbacks; must stay valid while the buffer or the
  *	exporter's handle exists (a static object in practice)
@@ -111,11 +121,13 @@ struct dma_buf_ic_exporter_ops {
  */
 struct dma_buf_ic_export_info {
 	const char *name;
+	struct module *owner;
 	size_t size;
+	int flags;
 	const struct dma_buf_ic_entry *offers;
 	unsigned int nr_offers;
 	bool revocable;
-	const struct dma_buf_ic_phys_range *ranges;
+	const struct phys_vec *ranges;
 	unsigned int nr_ranges;
 	const struct dma_buf_ic_exporter_ops *ops;
 	void *priv;
@@ -128,9 +140,16 @@ struct dma_buf_ic_export;
  * dma_buf_ic_export() returns the exporter's handle, or an ERR_PTR (EINVAL
  * for a bad description, ENOMEM), and a reference to the new buffer in
  * *@dmabuf, typically handed to dma_buf_fd(). The handle revokes access
- * (synchronously: every importer was invalidated and every mapping ended
- * when it returns) until dma_buf_ic_export_put(); the state lives until
- * both the handle and the buffer are gone.
+ * until dma_buf_ic_export_put(); the state lives until both the handle and
+ * the buffer are gone.
+ *
+ * Revoking is synchronous: under the reservation lock the buffer is marked
+ * revoked and every importer invalidated; then the buffer's fences
+ * (DMA_RESV_USAGE_BOOKKEEP) are waited for, and the call returns only when
+ * every mapping has ended, those of classic importers included. Unrevoking
+ * maps nothing: importers map again when their users ask. Call these with
+ * the exporter's own locks held if it has any, never with a reservation
+ * lock or an importer's lock held.
  */
 struct dma_buf_ic_export *
 dma_buf_ic_export(const struct dma_buf_ic_export_info *info,
@@ -190,7 +209,7 @@ dma_buf_ic_negotiated(const struct dma_buf_ic_attachment *attach);
  * invalidate callback, or at detach.
  */
 int dma_buf_ic_map_phys(struct dma_buf_ic_attachment *attach,
-			const struct dma_buf_ic_phys_range **ranges,
+			const struct phys_vec **ranges,
 			unsigned int *nr_ranges);
 struct sg_table *dma_buf_ic_map_sgt(struct dma_buf_ic_attachment *attach);
 int dma_buf_ic_map_private(struct dma_buf_ic_attachment *attach, u64 *cookie);

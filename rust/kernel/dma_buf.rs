@@ -10,11 +10,12 @@
 use crate::{
     bindings,
     error::{from_err_ptr, Error, Result},
-    types::{ARef, AlwaysRefCounted, Opaque},
+    sync::aref::{ARef, AlwaysRefCounted},
+    types::Opaque,
 };
 use core::{marker::PhantomData, ptr::NonNull};
 
-pub mod capi;
+mod capi;
 pub mod discovery;
 pub mod exporter;
 pub mod importer;
@@ -71,7 +72,7 @@ impl DmaBuf {
     ///
     /// ```
     /// use core::sync::atomic::{AtomicBool, Ordering};
-    /// use kernel::{bindings, c_str, dma_buf::DmaBuf, error::from_err_ptr, prelude::*};
+    /// use kernel::{bindings, dma_buf::DmaBuf, error::from_err_ptr, prelude::*};
     ///
     /// static RELEASED: AtomicBool = AtomicBool::new(false);
     ///
@@ -101,7 +102,7 @@ impl DmaBuf {
     ///
     /// // SAFETY: Every field of the export info may be zero.
     /// let mut info: bindings::dma_buf_export_info = unsafe { core::mem::zeroed() };
-    /// info.exp_name = c_str!("rust_doctest").as_char_ptr();
+    /// info.exp_name = c"rust_doctest".as_char_ptr();
     /// info.ops = &OPS;
     /// info.size = 4096;
     /// info.flags = bindings::O_RDWR as i32;

@@ -112,7 +112,7 @@ const LAYOUT: &[(&str, &str, &[&str])] = &[
     ),
     (
         "linux/dma-buf.h",
-        "dma_buf_ic_attachment",
+        "dma_buf_ic_info_attachment",
         &["importer", "interconnect", "flags", "__reserved"],
     ),
 ];

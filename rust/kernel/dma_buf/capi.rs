@@ -8,15 +8,19 @@
 //! C code defines private interconnects as static `struct dma_buf_ic_type`
 //! objects, which negotiate with `u64` data on both sides.
 //!
+//! This file is the whole C face: every function here is exported to C
+//! with `#[export]`, which checks it against its prototype in the header,
+//! and does nothing but translate between C's arguments and the Rust API.
+//!
 //! C header: [`include/linux/dma-buf-interconnect.h`](srctree/include/linux/dma-buf-interconnect.h)
 
 use super::{
     discovery::info_ioctl,
-    exporter::{export, Export, Exporter, MapRequest, Mapped},
+    exporter::{export_raw, Export, Exporter, MapRequest, Mapped},
     importer::{attach, negotiate_for, Attachment, Importer},
     interconnect::{
-        AcceptList, Entry, InterconnectType, OfferList, PhysList, Sgt, SgtAccept, SgtOffer,
-        TypeRef, PHYS_LIST, SGT,
+        AcceptList, CType, Entry, InterconnectType, OfferList, PhysList, Sgt, TypeRef, PHYS_LIST,
+        SGT,
     },
     mapping::{PhysRange, PhysRanges, SgtMapping},
     DmaBuf, ResvLocked,
@@ -27,28 +31,42 @@ use crate::{
     error::{from_err_ptr, from_result},
     prelude::*,
     str::CStr,
-    sync::Arc,
-    types::ARef,
+    sync::{aref::ARef, Arc},
     uaccess::UserPtr,
 };
-use core::{
-    any::Any,
-    ffi::{c_int, c_uint, c_void},
-    mem::ManuallyDrop,
-    ptr::NonNull,
-};
+use core::{mem::ManuallyDrop, ptr::NonNull};
 
 /// The scatter-gather table interconnect, for C.
 #[no_mangle]
 #[allow(non_upper_case_globals)]
-pub static dma_buf_ic_sgt: &InterconnectType<Sgt> = &SGT;
+static dma_buf_ic_sgt: &InterconnectType<Sgt> = &SGT;
 
 /// The physical-range-list interconnect, for C.
 #[no_mangle]
 #[allow(non_upper_case_globals)]
-pub static dma_buf_ic_phys_list: &InterconnectType<PhysList> = &PHYS_LIST;
+static dma_buf_ic_phys_list: &InterconnectType<PhysList> = &PHYS_LIST;
 
-/// Builds the entries of a C offer or accept list.
+/// Returns the interconnect that C code names by `ty`: one of those that
+/// this file publishes to C, or else a C-defined one.
+///
+/// # Safety
+///
+/// `ty` is a static object with a static name that is never written.
+unsafe fn type_from_c(ty: &'static bindings::dma_buf_ic_type) -> TypeRef {
+    let published = [TypeRef::from(&SGT), TypeRef::from(&PHYS_LIST)];
+    match published
+        .into_iter()
+        .find(|t| core::ptr::eq(t.as_c(), ty))
+    {
+        Some(t) => t,
+        // SAFETY: Not the C view of a Rust type (those are all published
+        // above), and static as the caller guarantees.
+        None => unsafe { CType::from_c(ty) },
+    }
+}
+
+/// Builds the entries of a C offer or accept list; each interconnect
+/// decodes its own entry data.
 ///
 /// # Safety
 ///
@@ -56,7 +74,7 @@ pub static dma_buf_ic_phys_list: &InterconnectType<PhysList> = &PHYS_LIST;
 unsafe fn entries(
     entries: *const bindings::dma_buf_ic_entry,
     nr: c_uint,
-    offer: bool,
+    accept: bool,
 ) -> Result<KVec<Entry>> {
     if entries.is_null() || nr == 0 {
         return Err(EINVAL);
@@ -66,27 +84,8 @@ unsafe fn entries(
     let mut list = KVec::with_capacity(entries.len(), GFP_KERNEL)?;
     for e in entries {
         // SAFETY: By the caller's guarantee the type is a static object.
-        let ty = TypeRef::from_c(unsafe { e.type_.as_ref() }.ok_or(EINVAL)?);
-        let p2p = e.data & u64::from(bindings::DMA_BUF_IC_SGT_P2P) != 0;
-        let info: Arc<dyn Any + Send + Sync> = if ty.is(&SGT) {
-            if offer {
-                Arc::new(SgtOffer { peer_to_peer: p2p }, GFP_KERNEL)?
-            } else {
-                Arc::new(
-                    SgtAccept {
-                        allow_peer_to_peer: p2p,
-                    },
-                    GFP_KERNEL,
-                )?
-            }
-        } else if ty.is(&PHYS_LIST) {
-            if e.data != 0 {
-                return Err(EINVAL);
-            }
-            Arc::new((), GFP_KERNEL)?
-        } else {
-            Arc::new(e.data, GFP_KERNEL)?
-        };
+        let ty = unsafe { type_from_c(e.type_.as_ref().ok_or(EINVAL)?) };
+        let info = ty.hooks().info_from_c(e.data, accept)?;
         list.push(Entry::raw(ty, info), GFP_KERNEL)?;
     }
     Ok(list)
@@ -97,13 +96,14 @@ unsafe fn entries(
 ///
 /// # Invariants
 ///
-/// `cookie` came from `map_private(priv_, ty, ..)` of `ops`, which stay
-/// valid while the value exists.
+/// `cookie` came from `map_private(priv_, ty, attach, ..)` of `ops`, which
+/// stay valid, and `attach` attached, while the value exists.
 struct CMapping {
     cookie: u64,
     ty: *const bindings::dma_buf_ic_type,
     ops: &'static bindings::dma_buf_ic_exporter_ops,
     priv_: *mut c_void,
+    attach: NonNull<bindings::dma_buf_attachment>,
 }
 
 // SAFETY: The C exporter's callbacks may run on any thread.
@@ -115,7 +115,7 @@ impl Drop for CMapping {
     fn drop(&mut self) {
         if let Some(unmap) = self.ops.unmap_private {
             // SAFETY: By the type invariant this undoes `map_private`.
-            unsafe { unmap(self.priv_, self.ty, self.cookie) };
+            unsafe { unmap(self.priv_, self.ty, self.attach.as_ptr(), self.cookie) };
         }
     }
 }
@@ -150,7 +150,8 @@ impl Drop for CExporter {
 impl Exporter for CExporter {
     fn map(&self, req: &MapRequest<'_>) -> Result<Mapped> {
         let ty = req.interconnect();
-        let dev = req.device();
+        let attach = req.raw_attachment();
+        let dir = req.direction();
         if ty.is(&PHYS_LIST) {
             let ranges = self.ranges.as_ref().ok_or(EINVAL)?;
             Mapped::new(req, &PHYS_LIST, PhysRanges::new(ranges.ranges())?)
@@ -159,29 +160,32 @@ impl Exporter for CExporter {
                 return Err(EOPNOTSUPP);
             };
             // SAFETY: The C exporter's callback, with its data and a live
-            // device, under the reservation lock as documented.
-            let table = from_err_ptr(unsafe { map(self.priv_, dev.as_raw()) })?;
+            // attachment, under the reservation lock as documented.
+            let table = from_err_ptr(unsafe { map(self.priv_, attach.as_ptr(), dir) })?;
             let table = NonNull::new(table).ok_or(ENOMEM)?;
-            // SAFETY: `unmap` undoes `map`, with the same data and device.
-            let sgt = unsafe { SgtMapping::from_callback(table, dev, unmap, self.priv_) };
+            // SAFETY: `unmap` undoes `map`, with the same data, attachment
+            // and direction; the mapping ends before the attachment does.
+            let sgt = unsafe { SgtMapping::from_callback(table, attach, dir, unmap, self.priv_) };
             Mapped::new(req, &SGT, sgt)
         } else {
             let map = self.ops.map_private.ok_or(EOPNOTSUPP)?;
             let mut cookie = 0u64;
             // SAFETY: The C exporter's callback, with its data, a C type
-            // (only C types reach here besides the built-in ones) and a live
-            // device, under the reservation lock as documented.
+            // (only C types reach here besides the published ones) and a
+            // live attachment, under the reservation lock as documented.
             crate::error::to_result(unsafe {
-                map(self.priv_, ty.as_c(), dev.as_raw(), &mut cookie)
+                map(self.priv_, ty.as_c(), attach.as_ptr(), &mut cookie)
             })?;
-            // INVARIANT: `cookie` came from `map_private`.
+            // INVARIANT: `cookie` came from `map_private`; the mapping ends
+            // before the attachment does.
             let mapping = CMapping {
                 cookie,
                 ty: ty.as_c(),
                 ops: self.ops,
                 priv_: self.priv_,
+                attach,
             };
-            Mapped::new_raw(req, Arc::new(mapping, GFP_KERNEL)?)
+            Mapped::new_raw(req, KBox::new(mapping, GFP_KERNEL)?)
         }
     }
 }
@@ -195,8 +199,8 @@ impl Exporter for CExporter {
 ///
 /// `info` and `dmabuf` are valid; `info` describes its lists as the C
 /// header says, with a static name, and `ops` outlives the export.
-#[no_mangle]
-pub unsafe extern "C" fn dma_buf_ic_export(
+#[export]
+unsafe extern "C" fn dma_buf_ic_export(
     info: *const bindings::dma_buf_ic_export_info,
     dmabuf: *mut *mut bindings::dma_buf,
 ) -> *mut bindings::dma_buf_ic_export {
@@ -221,7 +225,7 @@ pub unsafe extern "C" fn dma_buf_ic_export(
         let name: &'static CStr = unsafe { CStr::from_char_ptr(info.name) };
         let mut offers = OfferList::builder();
         // SAFETY: The caller passes `nr_offers` entries.
-        for entry in unsafe { entries(info.offers, info.nr_offers, true) }? {
+        for entry in unsafe { entries(info.offers, info.nr_offers, false) }? {
             offers = offers.offer_raw(entry)?;
         }
         let offers = offers.revocable(info.revocable).build()?;
@@ -229,8 +233,8 @@ pub unsafe extern "C" fn dma_buf_ic_export(
             if info.ranges.is_null() || info.nr_ranges == 0 {
                 return Err(EINVAL);
             }
-            // SAFETY: The caller passes `nr_ranges` ranges, laid out as
-            // `PhysRange`.
+            // SAFETY: The caller passes `nr_ranges` `struct phys_vec`s, laid
+            // out as `PhysRange`.
             let ranges = unsafe {
                 core::slice::from_raw_parts(
                     info.ranges.cast::<PhysRange>(),
@@ -243,7 +247,7 @@ pub unsafe extern "C" fn dma_buf_ic_export(
             }
             exporter.ranges = Some(ranges);
         }
-        export(exporter, offers, info.size, name)
+        export_raw(exporter, offers, info.size, name, info.owner, info.flags)
     })();
     match result {
         Ok((state, buf)) => {
@@ -271,8 +275,8 @@ unsafe fn export_state<'a>(handle: *mut bindings::dma_buf_ic_export) -> &'a Expo
 /// # Safety
 ///
 /// `handle` comes from [`dma_buf_ic_export`] and was not put.
-#[no_mangle]
-pub unsafe extern "C" fn dma_buf_ic_export_revoke(handle: *mut bindings::dma_buf_ic_export) {
+#[export]
+unsafe extern "C" fn dma_buf_ic_export_revoke(handle: *mut bindings::dma_buf_ic_export) {
     // SAFETY: Guaranteed by the caller.
     unsafe { export_state(handle) }.revoke();
 }
@@ -282,8 +286,8 @@ pub unsafe extern "C" fn dma_buf_ic_export_revoke(handle: *mut bindings::dma_buf
 /// # Safety
 ///
 /// `handle` comes from [`dma_buf_ic_export`] and was not put.
-#[no_mangle]
-pub unsafe extern "C" fn dma_buf_ic_export_unrevoke(
+#[export]
+unsafe extern "C" fn dma_buf_ic_export_unrevoke(
     handle: *mut bindings::dma_buf_ic_export,
 ) -> c_int {
     // SAFETY: Guaranteed by the caller.
@@ -295,8 +299,8 @@ pub unsafe extern "C" fn dma_buf_ic_export_unrevoke(
 /// # Safety
 ///
 /// `handle` comes from [`dma_buf_ic_export`] and was not put.
-#[no_mangle]
-pub unsafe extern "C" fn dma_buf_ic_export_revoke_permanently(
+#[export]
+unsafe extern "C" fn dma_buf_ic_export_revoke_permanently(
     handle: *mut bindings::dma_buf_ic_export,
 ) {
     // SAFETY: Guaranteed by the caller.
@@ -308,8 +312,8 @@ pub unsafe extern "C" fn dma_buf_ic_export_revoke_permanently(
 /// # Safety
 ///
 /// `handle` comes from [`dma_buf_ic_export`] and is not used again.
-#[no_mangle]
-pub unsafe extern "C" fn dma_buf_ic_export_put(handle: *mut bindings::dma_buf_ic_export) {
+#[export]
+unsafe extern "C" fn dma_buf_ic_export_put(handle: *mut bindings::dma_buf_ic_export) {
     // SAFETY: Guaranteed by the caller: this gives up its `Arc` reference.
     drop(unsafe { Arc::<Export<CExporter>>::from_raw(handle.cast_const().cast()) });
 }
@@ -319,8 +323,8 @@ pub unsafe extern "C" fn dma_buf_ic_export_put(handle: *mut bindings::dma_buf_ic
 /// # Safety
 ///
 /// `handle` comes from [`dma_buf_ic_export`] and was not put.
-#[no_mangle]
-pub unsafe extern "C" fn dma_buf_ic_export_has_buffer(
+#[export]
+unsafe extern "C" fn dma_buf_ic_export_has_buffer(
     handle: *mut bindings::dma_buf_ic_export,
 ) -> bool {
     // SAFETY: Guaranteed by the caller.
@@ -358,8 +362,8 @@ impl Importer for CImporter {
 /// `dmabuf` and `dev` are live, the caller holds a reference to `dmabuf`,
 /// `accepts` points to `nr_accepts` entries naming static interconnects,
 /// and `ops` and `priv_` stay valid until the attachment is detached.
-#[no_mangle]
-pub unsafe extern "C" fn dma_buf_ic_attach(
+#[export]
+unsafe extern "C" fn dma_buf_ic_attach(
     dmabuf: *mut bindings::dma_buf,
     dev: *mut bindings::device,
     accepts: *const bindings::dma_buf_ic_entry,
@@ -376,13 +380,13 @@ pub unsafe extern "C" fn dma_buf_ic_attach(
         }
         let mut list = AcceptList::builder();
         // SAFETY: Guaranteed by the caller.
-        for entry in unsafe { entries(accepts, nr_accepts, false) }? {
+        for entry in unsafe { entries(accepts, nr_accepts, true) }? {
             list = list.accept_raw(entry)?;
         }
         let list = list.honours_invalidation(honours_invalidation).build()?;
         // SAFETY: Both are live, and the caller's reference keeps the
         // buffer alive during this call.
-        let (buf, dev) = unsafe { (DmaBuf::from_raw(dmabuf), Device::as_ref(dev)) };
+        let (buf, dev) = unsafe { (DmaBuf::from_raw(dmabuf), Device::from_raw(dev)) };
         // INVARIANT: The caller keeps `ops` and `priv_` valid while attached.
         let attachment = attach(buf, dev, list, CImporter { ops, priv_ })?;
         Ok(KBox::new(attachment, GFP_KERNEL)?)
@@ -411,8 +415,8 @@ unsafe fn attachment<'a>(
 ///
 /// `dmabuf` is live and the caller holds a reference to it, and `accepts`
 /// points to `nr_accepts` entries naming static interconnects.
-#[no_mangle]
-pub unsafe extern "C" fn dma_buf_ic_negotiate(
+#[export]
+unsafe extern "C" fn dma_buf_ic_negotiate(
     dmabuf: *mut bindings::dma_buf,
     accepts: *const bindings::dma_buf_ic_entry,
     nr_accepts: c_uint,
@@ -424,7 +428,7 @@ pub unsafe extern "C" fn dma_buf_ic_negotiate(
         }
         let mut list = AcceptList::builder();
         // SAFETY: Guaranteed by the caller.
-        for entry in unsafe { entries(accepts, nr_accepts, false) }? {
+        for entry in unsafe { entries(accepts, nr_accepts, true) }? {
             list = list.accept_raw(entry)?;
         }
         let list = list.honours_invalidation(honours_invalidation).build()?;
@@ -443,17 +447,17 @@ pub unsafe extern "C" fn dma_buf_ic_negotiate(
 ///
 /// `dmabuf` is live for the call (its file is), and `arg` is the ioctl's
 /// user pointer.
-#[no_mangle]
-pub unsafe extern "C" fn dma_buf_ic_info_ioctl(
+#[export]
+unsafe extern "C" fn dma_buf_ic_info_ioctl(
     dmabuf: *mut bindings::dma_buf,
     arg: *mut c_void,
-) -> crate::ffi::c_long {
+) -> c_long {
     // SAFETY: Guaranteed by the caller.
     let buf = unsafe { DmaBuf::from_raw(dmabuf) };
-    match info_ioctl(buf, arg as UserPtr) {
+    match info_ioctl(buf, UserPtr::from_ptr(arg)) {
         Ok(()) => 0,
         // Widening: errnos are small negative numbers.
-        Err(e) => e.to_errno() as crate::ffi::c_long,
+        Err(e) => e.to_errno() as c_long,
     }
 }
 
@@ -462,8 +466,8 @@ pub unsafe extern "C" fn dma_buf_ic_info_ioctl(
 /// # Safety
 ///
 /// `attach` comes from [`dma_buf_ic_attach`] and is not used again.
-#[no_mangle]
-pub unsafe extern "C" fn dma_buf_ic_detach(attach: *mut bindings::dma_buf_ic_attachment) {
+#[export]
+unsafe extern "C" fn dma_buf_ic_detach(attach: *mut bindings::dma_buf_ic_attachment) {
     // SAFETY: Guaranteed by the caller.
     drop(unsafe { KBox::from_raw(attach.cast::<Attachment<CImporter>>()) });
 }
@@ -473,8 +477,8 @@ pub unsafe extern "C" fn dma_buf_ic_detach(attach: *mut bindings::dma_buf_ic_att
 /// # Safety
 ///
 /// `attach` comes from [`dma_buf_ic_attach`] and was not detached.
-#[no_mangle]
-pub unsafe extern "C" fn dma_buf_ic_negotiated(
+#[export]
+unsafe extern "C" fn dma_buf_ic_negotiated(
     attach: *const bindings::dma_buf_ic_attachment,
 ) -> *const bindings::dma_buf_ic_type {
     // SAFETY: Guaranteed by the caller.
@@ -500,10 +504,10 @@ unsafe fn assume_locked<'a>(a: &'a Attachment<CImporter>) -> ResvLocked<'a> {
 /// `attach` comes from [`dma_buf_ic_attach`] and was not detached, the
 /// caller holds the buffer's reservation lock, and the out pointers are
 /// valid for writes.
-#[no_mangle]
-pub unsafe extern "C" fn dma_buf_ic_map_phys(
+#[export]
+unsafe extern "C" fn dma_buf_ic_map_phys(
     attach: *mut bindings::dma_buf_ic_attachment,
-    ranges: *mut *const bindings::dma_buf_ic_phys_range,
+    ranges: *mut *const bindings::phys_vec,
     nr_ranges: *mut c_uint,
 ) -> c_int {
     // SAFETY: Guaranteed by the caller.
@@ -530,8 +534,8 @@ pub unsafe extern "C" fn dma_buf_ic_map_phys(
 ///
 /// `attach` comes from [`dma_buf_ic_attach`] and was not detached, and the
 /// caller holds the buffer's reservation lock.
-#[no_mangle]
-pub unsafe extern "C" fn dma_buf_ic_map_sgt(
+#[export]
+unsafe extern "C" fn dma_buf_ic_map_sgt(
     attach: *mut bindings::dma_buf_ic_attachment,
 ) -> *mut bindings::sg_table {
     // SAFETY: Guaranteed by the caller.
@@ -551,8 +555,8 @@ pub unsafe extern "C" fn dma_buf_ic_map_sgt(
 /// `attach` comes from [`dma_buf_ic_attach`] and was not detached, the
 /// caller holds the buffer's reservation lock, and `cookie` is valid for
 /// writes.
-#[no_mangle]
-pub unsafe extern "C" fn dma_buf_ic_map_private(
+#[export]
+unsafe extern "C" fn dma_buf_ic_map_private(
     attach: *mut bindings::dma_buf_ic_attachment,
     cookie: *mut u64,
 ) -> c_int {
@@ -581,64 +585,11 @@ pub unsafe extern "C" fn dma_buf_ic_map_private(
 ///
 /// `attach` comes from [`dma_buf_ic_attach`] and was not detached, and the
 /// caller holds the buffer's reservation lock.
-#[no_mangle]
-pub unsafe extern "C" fn dma_buf_ic_unmap(attach: *mut bindings::dma_buf_ic_attachment) -> c_int {
+#[export]
+unsafe extern "C" fn dma_buf_ic_unmap(attach: *mut bindings::dma_buf_ic_attachment) -> c_int {
     // SAFETY: Guaranteed by the caller.
     let a = unsafe { attachment(attach) };
     // SAFETY: Guaranteed by the caller.
     let mut resv = unsafe { assume_locked(a) };
     from_result(|| a.unmap(&mut resv).map(|()| 0))
 }
-
-/// Fails to build unless the C prototype of `$name`, as bindgen read it
-/// from the header, and its definition here have the type `$ty`.
-macro_rules! check_prototype {
-    ($name:ident: $ty:ty) => {
-        const _: [$ty; 2] = [bindings::$name, $name];
-    };
-}
-type Info = *const bindings::dma_buf_ic_export_info;
-type Handle = *mut bindings::dma_buf_ic_export;
-type Entries = *const bindings::dma_buf_ic_entry;
-type ImporterOps = *const bindings::dma_buf_ic_importer_ops;
-type Attach = *mut bindings::dma_buf_ic_attachment;
-type Ranges = *mut *const bindings::dma_buf_ic_phys_range;
-type BufOut = *mut *mut bindings::dma_buf;
-check_prototype!(dma_buf_ic_export: unsafe extern "C" fn(Info, BufOut) -> Handle);
-check_prototype!(dma_buf_ic_export_revoke: unsafe extern "C" fn(Handle));
-check_prototype!(dma_buf_ic_export_unrevoke: unsafe extern "C" fn(Handle) -> c_int);
-check_prototype!(dma_buf_ic_export_revoke_permanently: unsafe extern "C" fn(Handle));
-check_prototype!(dma_buf_ic_export_put: unsafe extern "C" fn(Handle));
-check_prototype!(dma_buf_ic_export_has_buffer: unsafe extern "C" fn(Handle) -> bool);
-check_prototype!(dma_buf_ic_attach: unsafe extern "C" fn(
-    *mut bindings::dma_buf,
-    *mut bindings::device,
-    Entries,
-    c_uint,
-    bool,
-    ImporterOps,
-    *mut c_void,
-) -> Attach);
-check_prototype!(dma_buf_ic_negotiate: unsafe extern "C" fn(
-    *mut bindings::dma_buf,
-    Entries,
-    c_uint,
-    bool,
-) -> *const bindings::dma_buf_ic_type);
-check_prototype!(dma_buf_ic_info_ioctl: unsafe extern "C" fn(
-    *mut bindings::dma_buf,
-    *mut c_void,
-) -> crate::ffi::c_long);
-check_prototype!(dma_buf_ic_detach: unsafe extern "C" fn(Attach));
-check_prototype!(dma_buf_ic_negotiated: unsafe extern "C" fn(
-    *const bindings::dma_buf_ic_attachment,
-) -> *const bindings::dma_buf_ic_type);
-check_prototype!(dma_buf_ic_map_phys: unsafe extern "C" fn(Attach, Ranges, *mut c_uint) -> c_int);
-check_prototype!(dma_buf_ic_map_sgt: unsafe extern "C" fn(Attach) -> *mut bindings::sg_table);
-check_prototype!(dma_buf_ic_map_private: unsafe extern "C" fn(Attach, *mut u64) -> c_int);
-check_prototype!(dma_buf_ic_unmap: unsafe extern "C" fn(Attach) -> c_int);
-
-// `struct dma_buf_ic_phys_range` is read as `PhysRange`.
-crate::static_assert!(
-    core::mem::size_of::<PhysRange>() == core::mem::size_of::<bindings::dma_buf_ic_phys_range>()
-);

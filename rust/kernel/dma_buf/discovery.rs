@@ -14,7 +14,6 @@
 use super::{
     exporter::ExportCore,
     importer::{for_each_attachment, with_offers},
-    interconnect::SGT,
     DmaBuf,
 };
 use crate::{
@@ -26,14 +25,14 @@ use crate::{
 use core::mem::size_of;
 
 /// A fixed-size, NUL-terminated name field of the uAPI.
-type Name = [crate::ffi::c_char; bindings::DMA_BUF_IC_NAME_LEN as usize];
+type Name = [c_char; bindings::DMA_BUF_IC_NAME_LEN as usize];
 
 /// Copies `name` into `dst`, truncated so that a NUL always ends it.
 fn put_name(dst: &mut Name, name: &CStr) {
-    let bytes = name.as_bytes();
+    let bytes = name.to_bytes();
     let len = bytes.len().min(dst.len() - 1);
     for (d, &b) in dst.iter_mut().zip(&bytes[..len]) {
-        *d = b as crate::ffi::c_char;
+        *d = b as c_char;
     }
     dst[len..].fill(0);
 }
@@ -55,9 +54,7 @@ fn describe_offers(buf: &DmaBuf) -> Result<(u32, KVec<bindings::dma_buf_ic_offer
         for ty in offers.types() {
             let mut offer = bindings::dma_buf_ic_offer::default();
             put_name(&mut offer.name, ty.name());
-            if ty.is(&SGT) && offers.info(&SGT).is_some_and(|o| o.peer_to_peer) {
-                offer.flags = bindings::dma_buf_ic_offer_flags_DMA_BUF_IC_OFFER_P2P;
-            }
+            offer.flags = offers.flags(ty);
             out.push(offer, GFP_KERNEL)?;
         }
         Ok((offers.revocable(), out))
@@ -69,13 +66,13 @@ fn describe_offers(buf: &DmaBuf) -> Result<(u32, KVec<bindings::dma_buf_ic_offer
 }
 
 /// Returns one uAPI entry per attachment of `buf`.
-fn describe_attachments(buf: &DmaBuf) -> Result<KVec<bindings::dma_buf_ic_attachment>> {
+fn describe_attachments(buf: &DmaBuf) -> Result<KVec<bindings::dma_buf_ic_info_attachment>> {
     let resv = buf.lock_resv();
     // Allocating under the reservation lock is allowed (it comes before
     // memory reclaim); copying to userspace is not, so that waits.
     let mut out = KVec::with_capacity(resv.attachment_count(), GFP_KERNEL)?;
     for_each_attachment(&resv, |view| {
-        let mut entry = bindings::dma_buf_ic_attachment::default();
+        let mut entry = bindings::dma_buf_ic_info_attachment::default();
         put_name(&mut entry.importer, view.importer);
         if let Some(ty) = view.negotiated {
             put_name(&mut entry.interconnect, ty.name());
@@ -109,7 +106,7 @@ fn write_entries<T>(uptr: u64, num: u32, entries: &[T]) -> Result {
     if n == 0 {
         return Ok(());
     }
-    let uptr = UserPtr::try_from(uptr).map_err(|_| EFAULT)?;
+    let uptr = UserPtr::from_addr(usize::try_from(uptr).map_err(|_| EFAULT)?);
     let mut writer = UserSlice::new(uptr, n * size_of::<T>()).writer();
     for entry in &entries[..n] {
         // SAFETY: Only called with the padding-free uAPI entry structures.
@@ -136,7 +133,7 @@ pub fn info_ioctl(buf: &DmaBuf, arg: UserPtr) -> Result {
             return Err(E2BIG);
         }
         let mut tail = [0u8; 64];
-        let mut reader = UserSlice::new(arg + KSIZE, size - KSIZE).reader();
+        let mut reader = UserSlice::new(arg.wrapping_byte_add(KSIZE), size - KSIZE).reader();
         while !reader.is_empty() {
             let n = reader.len().min(tail.len());
             reader.read_slice(&mut tail[..n])?;

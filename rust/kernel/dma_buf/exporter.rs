@@ -12,21 +12,34 @@
 //!
 //! Revocation is marked under the buffer's reservation lock, so a mapping
 //! path that checks the state under the same lock never sees a stale answer.
+//!
+//! Importers that know nothing of interconnects (classic importers, which
+//! attach with `dma_buf_dynamic_attach()` and map with
+//! `dma_buf_map_attachment()`) are served from the [`SGT`] offer, as if
+//! they accepted only that: peer-to-peer capable if they allow it, and
+//! honouring invalidation if they implement `invalidate_mappings`.
 
 use super::{
-    interconnect::{AcceptList, Interconnect, InterconnectType, OfferList, TypeRef},
-    mapping::PhysRanges,
+    importer::is_framework_importer,
+    interconnect::{
+        negotiate, AcceptList, AnyInfo, Interconnect, InterconnectType, OfferList, SgtAccept,
+        TypeRef, SGT,
+    },
+    mapping::SgtMapping,
     DmaBuf, ResvLocked,
 };
 use crate::{
     bindings,
     device::Device,
-    error::from_err_ptr,
+    error::{from_err_ptr, from_result},
     prelude::*,
     str::CStr,
-    sync::{Arc, Mutex},
-    types::ARef,
+    sync::{aref::ARef, Arc, CondVar, Mutex},
+    ThisModule,
 };
+
+/// The file flags of buffers exported from Rust.
+const O_RDWR: c_int = bindings::O_RDWR as c_int;
 use core::{
     any::{Any, TypeId},
     ptr::NonNull,
@@ -51,6 +64,10 @@ pub struct MapRequest<'a> {
     pub(crate) accepts: &'a AcceptList,
     pub(crate) dev: &'a Device,
     pub(crate) resv: &'a ResvLocked<'a>,
+    /// The importer's `struct dma_buf_attachment`, attached to the buffer
+    /// for as long as the mapping exists.
+    pub(crate) attach: NonNull<bindings::dma_buf_attachment>,
+    pub(crate) dir: bindings::dma_data_direction,
 }
 
 impl<'a> MapRequest<'a> {
@@ -81,6 +98,17 @@ impl<'a> MapRequest<'a> {
     pub fn resv(&self) -> &'a ResvLocked<'a> {
         self.resv
     }
+
+    /// Returns the direction of the DMA the importer will do.
+    pub fn direction(&self) -> bindings::dma_data_direction {
+        self.dir
+    }
+
+    /// Returns the importer's raw attachment, for exporters whose mapping
+    /// helpers take it (`dma_buf_phys_vec_to_sgt()`).
+    pub(crate) fn raw_attachment(&self) -> NonNull<bindings::dma_buf_attachment> {
+        self.attach
+    }
 }
 
 /// A mapping made by an exporter, before the core hands it to the importer.
@@ -90,9 +118,8 @@ impl<'a> MapRequest<'a> {
 /// `value` holds an `I::Mapping` for the interconnect `I` that `ty` is.
 pub struct Mapped {
     pub(crate) ty: TypeRef,
-    // An `Arc` only because 6.12's `KBox` cannot be unsized; it is never
-    // cloned, so dropping it ends the mapping.
-    pub(crate) value: Arc<dyn Any + Send + Sync>,
+    /// Dropping it ends the mapping.
+    pub(crate) value: AnyInfo,
 }
 
 impl Mapped {
@@ -108,7 +135,7 @@ impl Mapped {
         if !req.ty.is(ty) {
             return Err(EINVAL);
         }
-        let value: Arc<dyn Any + Send + Sync> = Arc::new(value, GFP_KERNEL)?;
+        let value: AnyInfo = KBox::new(value, GFP_KERNEL)?;
         // INVARIANT: `value` is an `I::Mapping` and `ty` is `I`'s type.
         Ok(Self {
             ty: TypeRef::from(ty),
@@ -118,7 +145,7 @@ impl Mapped {
 
     /// Wraps a mapping of an interconnect defined in C, which has no
     /// Rust mapping type; it is for the negotiated interconnect of `req`.
-    pub(crate) fn new_raw(req: &MapRequest<'_>, value: Arc<dyn Any + Send + Sync>) -> Result<Self> {
+    pub(crate) fn new_raw(req: &MapRequest<'_>, value: AnyInfo) -> Result<Self> {
         // INVARIANT: C-defined interconnects have no `Interconnect` type
         // whose `Mapping` could be asked for, so no typed access can go
         // wrong; the C interface reads it back as the type it stored.
@@ -132,7 +159,8 @@ impl Mapped {
 
     /// Returns the mapping as a `T`, if it is one.
     pub(crate) fn get_raw<T: 'static>(&self) -> Option<&T> {
-        self.value.downcast_ref()
+        let value: &dyn Any = &*self.value;
+        value.downcast_ref()
     }
 }
 
@@ -156,9 +184,11 @@ pub struct Export<T: Exporter> {
 /// buffer exists, and `None` from the moment its release callback runs.
 /// `revoked` changes only while the buffer's reservation lock is held, or
 /// after the buffer is gone; once `dead` is set, `revoked` stays set.
-/// `mappings` counts the mappings that importers hold; it changes only under
-/// the reservation lock. `drop_export` and `map` are the functions of the
-/// `Export<T>` whose `core` this is, whose `T` has the type id `exporter`.
+/// `mappings` counts the mappings that importers hold, framework and
+/// classic importers alike; it changes only under the reservation lock, and
+/// `unmapped` is signalled, under `wait_lock`, whenever it drops to zero.
+/// `drop_export` and `map` are the functions of the `Export<T>` whose
+/// `core` this is, whose `T` has the type id `exporter`.
 #[pin_data]
 pub struct ExportCore {
     offers: OfferList,
@@ -167,8 +197,12 @@ pub struct ExportCore {
     revoked: AtomicBool,
     dead: AtomicBool,
     mappings: AtomicUsize,
+    #[pin]
+    wait_lock: Mutex<()>,
+    #[pin]
+    unmapped: CondVar,
     exporter: TypeId,
-    drop_export: unsafe fn(*const crate::ffi::c_void),
+    drop_export: unsafe fn(*const c_void),
     map: unsafe fn(*const ExportCore, &MapRequest<'_>) -> Result<Mapped>,
 }
 
@@ -176,7 +210,7 @@ pub struct ExportCore {
 // the release callback takes before the buffer is freed; everything else is
 // `Send`.
 unsafe impl Send for ExportCore {}
-// SAFETY: See `Send`; shared access goes through the mutex or atomics.
+// SAFETY: See `Send`; shared access goes through the mutexes or atomics.
 unsafe impl Sync for ExportCore {}
 
 impl<T: Exporter> core::ops::Deref for Export<T> {
@@ -198,7 +232,7 @@ impl<T: Exporter> Export<T> {
     /// # Safety
     ///
     /// `ptr` comes from `Arc::<Export<T>>::into_raw` and is not used again.
-    unsafe fn drop_export(ptr: *const crate::ffi::c_void) {
+    unsafe fn drop_export(ptr: *const c_void) {
         // SAFETY: Guaranteed by the caller.
         drop(unsafe { Arc::<Self>::from_raw(ptr.cast()) });
     }
@@ -229,21 +263,23 @@ impl<T: Exporter> Export<T> {
     }
 }
 
-/// The lock class name of every [`ExportCore`]'s buffer mutex.
-static BUF_LOCK_NAME: &CStr = crate::c_str!("dma_buf::ExportCore::buf");
+/// The lock class names of every [`ExportCore`]'s locks.
+static BUF_LOCK_NAME: &CStr = c"dma_buf::ExportCore::buf";
+static WAIT_LOCK_NAME: &CStr = c"dma_buf::ExportCore::wait_lock";
+static UNMAPPED_NAME: &CStr = c"dma_buf::ExportCore::unmapped";
 
 impl ExportCore {
     /// Initialises the core of an `Export<T>` whose `T` has the type id
     /// `exporter` and whose functions are `drop_export` and `map`.
     ///
-    /// The lock class name is a static, not `new_mutex!`'s constant: the
+    /// The lock class names are statics, not `new_mutex!`'s constants: the
     /// initialiser may be instantiated in the exporter's crate, where a
     /// constant would get an address of its own, and lockdep refuses one
     /// class key with two name addresses.
     fn new(
         offers: OfferList,
         exporter: TypeId,
-        drop_export: unsafe fn(*const crate::ffi::c_void),
+        drop_export: unsafe fn(*const c_void),
         map: unsafe fn(*const ExportCore, &MapRequest<'_>) -> Result<Mapped>,
     ) -> impl PinInit<Self, Error> {
         // INVARIANT: The caller passes the functions of the `Export<T>`
@@ -254,6 +290,8 @@ impl ExportCore {
             revoked: AtomicBool::new(false),
             dead: AtomicBool::new(false),
             mappings: AtomicUsize::new(0),
+            wait_lock <- Mutex::new((), WAIT_LOCK_NAME, crate::static_lock_class!()),
+            unmapped <- CondVar::new(UNMAPPED_NAME, crate::static_lock_class!()),
             exporter,
             drop_export,
             map,
@@ -264,16 +302,21 @@ impl ExportCore {
     /// (not this framework) created it.
     pub fn of(buf: &DmaBuf) -> Option<&ExportCore> {
         // SAFETY: By the type invariant of `DmaBuf` the buffer is alive, and
-        // `ops` and `priv` are written once at export time.
-        let raw = unsafe { &*buf.as_raw() };
-        if !core::ptr::eq(raw.ops, &EXPORT_OPS) {
+        // `ops` and `priv` are written once at export time, before anyone
+        // else can reach the buffer; read through raw places, without a
+        // reference to the whole structure, which others write.
+        let (ops, priv_) = unsafe {
+            let raw = buf.as_raw();
+            ((*raw).ops, (*raw).priv_)
+        };
+        if !core::ptr::eq(ops, &EXPORT_OPS) {
             return None;
         }
         // The buffer was made by `export`: `priv` holds a reference to an
         // `Export<T>`, which starts with its core.
         // SAFETY: That reference is dropped only when the buffer is freed,
         // which cannot happen while `buf` is borrowed.
-        Some(unsafe { &*raw.priv_.cast::<ExportCore>() })
+        Some(unsafe { &*priv_.cast::<ExportCore>() })
     }
 
     /// Returns what the buffer offers to importers.
@@ -313,11 +356,11 @@ impl ExportCore {
         if mapped.ty != req.ty {
             return Err(EINVAL);
         }
-        if let Some(ranges) = mapped.value.downcast_ref::<PhysRanges>() {
-            if ranges.total_len() != req.resv.buf().size() as u64 {
-                return Err(EINVAL);
-            }
-        }
+        // The interconnect's own checks, for example that physical ranges
+        // cover the buffer exactly.
+        req.ty
+            .hooks()
+            .check_mapping_any(&*mapped.value, req.resv.buf().size())?;
         // INVARIANT: Counted under the reservation lock.
         self.mappings.fetch_add(1, Ordering::Relaxed);
         Ok(mapped)
@@ -326,8 +369,20 @@ impl ExportCore {
     /// Records that an importer dropped a mapping made by `map_locked`; the
     /// caller holds the reservation lock.
     pub(crate) fn unmapped_locked(&self) {
-        // INVARIANT: Counted under the reservation lock.
-        self.mappings.fetch_sub(1, Ordering::Relaxed);
+        // INVARIANT: Counted under the reservation lock; the last one wakes
+        // a revoke that waits for every mapping to end.
+        if self.mappings.fetch_sub(1, Ordering::Relaxed) == 1 {
+            let _guard = self.wait_lock.lock();
+            self.unmapped.notify_all();
+        }
+    }
+
+    /// Waits until no importer holds a mapping.
+    fn wait_unmapped(&self) {
+        let mut guard = self.wait_lock.lock();
+        while self.mappings.load(Ordering::Relaxed) != 0 {
+            self.unmapped.wait(&mut guard);
+        }
     }
 
     /// Returns true while the buffer exists (some fd or reference is live).
@@ -337,10 +392,13 @@ impl ExportCore {
 
     /// Revokes access to the buffer, synchronously.
     ///
-    /// Under the reservation lock: marks the buffer revoked and invalidates
-    /// every attachment; importers stop all access before their invalidate
-    /// callback returns. From then on mapping fails with `ENODEV` until
-    /// [`ExportCore::unrevoke`]. Importers never map again by themselves.
+    /// Under the reservation lock: marks the buffer revoked, invalidates
+    /// every attachment (framework importers stop all access before their
+    /// invalidate callback returns, and their mapping ends with it) and
+    /// waits for the buffer's fences of every usage. Then, without the lock,
+    /// waits until classic importers have unmapped too. From then on mapping
+    /// fails with `ENODEV` until [`ExportCore::unrevoke`]. Importers never
+    /// map again by themselves.
     ///
     /// Must be called after the exporter's own locks are taken and with no
     /// importer lock held (lock order: exporter, reservation, importer).
@@ -395,22 +453,43 @@ impl ExportCore {
         // INVARIANT: The reservation lock is held.
         let was = self.revoked.swap(revoked, Ordering::Relaxed);
         if revoked && !was {
-            // Every importer's invalidation runs, and the core drops its
-            // mapping, before this returns.
+            // Every importer's invalidation runs, and the core drops the
+            // mappings of framework importers, before this returns.
             // SAFETY: The reservation lock is held, as required.
-            unsafe { bindings::dma_buf_move_notify(raw.as_ptr()) };
+            unsafe { bindings::dma_buf_invalidate_mappings(raw.as_ptr()) };
+            // Work that was queued on the buffer before the revoke ends
+            // before the memory goes away.
+            // SAFETY: The buffer and its reservation object are alive and
+            // locked; an uninterruptible wait without timeout
+            // (`MAX_SCHEDULE_TIMEOUT`) cannot fail.
+            unsafe {
+                bindings::dma_resv_wait_timeout(
+                    (*raw.as_ptr()).resv,
+                    bindings::dma_resv_usage_DMA_RESV_USAGE_BOOKKEEP,
+                    false,
+                    c_long::MAX as c_ulong,
+                )
+            };
         }
         drop(resv);
+        if revoked && !was {
+            // Classic importers unmap from their invalidation callback or
+            // soon after it (`dma_buf_attach_revocable()` importers only).
+            self.wait_unmapped();
+        }
         true
     }
 }
 
 /// The `dma_buf_ops` of every buffer made by [`export`]; its address tells
 /// this framework's buffers from other exporters'.
+///
+/// There is no `pin`: a revocable buffer's memory can go away whatever the
+/// importer wants, and `dma_buf_pin()` without the callback succeeds, as
+/// for mainline's VFIO exporter.
 static EXPORT_OPS: bindings::dma_buf_ops = bindings::dma_buf_ops {
     attach: Some(export_attach),
-    pin: Some(export_pin),
-    unpin: Some(export_unpin),
+    detach: Some(export_detach),
     map_dma_buf: Some(export_map_dma_buf),
     unmap_dma_buf: Some(export_unmap_dma_buf),
     release: Some(export_release),
@@ -418,69 +497,188 @@ static EXPORT_OPS: bindings::dma_buf_ops = bindings::dma_buf_ops {
     ..unsafe { core::mem::zeroed() }
 };
 
-/// Accepts only importers that negotiated through [`super::importer`]:
-/// importers that attach through plain `dma_buf_attach()` can neither state
-/// what they accept nor honour revocation.
+/// What the framework keeps for the attachment of a classic importer, in
+/// its `priv`.
+struct ClassicAttach {
+    /// What the importer accepts, as far as it can tell: the table.
+    accepts: AcceptList,
+    /// The importer's current mappings; there may be more than one.
+    mappings: KVec<Mapped>,
+}
+
+/// Returns what a classic importer accepts: the scatter-gather table,
+/// peer-to-peer capable if it said so, honouring invalidation if it
+/// implements it.
 ///
 /// # Safety
 ///
-/// Called by the dma-buf core with a live buffer and attachment.
+/// `attach` is a live attachment whose importer fields are set.
+unsafe fn classic_accepts(attach: *mut bindings::dma_buf_attachment) -> Result<AcceptList> {
+    // SAFETY: Guaranteed by the caller; the fields are set before `attach`
+    // is called and never change.
+    let (p2p, revocable) = unsafe {
+        (
+            (*attach).peer2peer,
+            bindings::dma_buf_attach_revocable(attach),
+        )
+    };
+    AcceptList::builder()
+        .accept(
+            &SGT,
+            SgtAccept {
+                allow_peer_to_peer: p2p,
+            },
+        )?
+        .honours_invalidation(revocable)
+        .build()
+}
+
+/// Lets framework importers attach (they negotiated before attaching), and
+/// classic importers if the buffer offers them the table.
+///
+/// Classic importers get `ENODEV` while access is revoked, and
+/// `EOPNOTSUPP` if the buffer does not offer them the table.
+///
+/// # Safety
+///
+/// Called by the dma-buf core with a live buffer made by [`export`] and a
+/// new attachment.
 unsafe extern "C" fn export_attach(
+    dmabuf: *mut bindings::dma_buf,
+    attach: *mut bindings::dma_buf_attachment,
+) -> c_int {
+    // SAFETY: The attachment is live and its importer fields are set.
+    if is_framework_importer(unsafe { (*attach).importer_ops }) {
+        return 0;
+    }
+    from_result(|| {
+        // SAFETY: The dma-buf core holds a reference to the buffer.
+        let core = ExportCore::of(unsafe { DmaBuf::from_raw(dmabuf) }).ok_or(EINVAL)?;
+        if core.is_revoked() {
+            return Err(ENODEV);
+        }
+        // SAFETY: As above.
+        let accepts = unsafe { classic_accepts(attach) }?;
+        let offer = negotiate(&core.offers, &accepts)?.offer;
+        if !core.offers.type_at(offer).is(&SGT) {
+            return Err(EOPNOTSUPP);
+        }
+        let state = KBox::new(
+            ClassicAttach {
+                accepts,
+                mappings: KVec::new(),
+            },
+            GFP_KERNEL,
+        )?;
+        // SAFETY: `priv` belongs to the exporter; `export_detach` frees it.
+        unsafe { (*attach).priv_ = KBox::into_raw(state).cast() };
+        Ok(0)
+    })
+}
+
+/// Frees what `export_attach` kept for a classic importer.
+///
+/// # Safety
+///
+/// Called by the dma-buf core with a live attachment, once, after every
+/// mapping of it was unmapped.
+unsafe extern "C" fn export_detach(
     _dmabuf: *mut bindings::dma_buf,
     attach: *mut bindings::dma_buf_attachment,
-) -> crate::ffi::c_int {
-    // SAFETY: The attachment is live and `importer_ops` was set before this
-    // callback.
-    let ops = unsafe { (*attach).importer_ops };
-    if core::ptr::eq(ops, &super::importer::IMPORT_OPS) {
-        0
-    } else {
-        EOPNOTSUPP.to_errno()
+) {
+    // SAFETY: The attachment is live; `priv` is ours.
+    let state = unsafe { (*attach).priv_ };
+    if !state.is_null() {
+        // SAFETY: `export_attach` set it to a boxed `ClassicAttach`, and
+        // nothing uses it after detach.
+        drop(unsafe { KBox::from_raw(state.cast::<ClassicAttach>()) });
     }
 }
 
-/// Refuses to pin: the memory of a revocable buffer can go away at any time.
-///
-/// Having `pin` makes the buffer dynamic for the dma-buf core, which then
-/// leaves mapping to the importer instead of mapping at attach time.
+/// Maps the buffer for a classic importer through the table offer.
 ///
 /// # Safety
 ///
-/// Called by the dma-buf core with a live attachment.
-unsafe extern "C" fn export_pin(_attach: *mut bindings::dma_buf_attachment) -> crate::ffi::c_int {
-    EOPNOTSUPP.to_errno()
-}
-
-/// Nothing to undo: `export_pin` never succeeds.
-///
-/// # Safety
-///
-/// Called by the dma-buf core with a live attachment.
-unsafe extern "C" fn export_unpin(_attach: *mut bindings::dma_buf_attachment) {}
-
-/// Refuses the classic mapping: framework importers map through their
-/// negotiated interconnect, and other importers cannot attach.
-///
-/// # Safety
-///
-/// Called by the dma-buf core with a live attachment.
+/// Called by the dma-buf core with the reservation lock held and a live
+/// attachment of a buffer made by [`export`].
 unsafe extern "C" fn export_map_dma_buf(
-    _attach: *mut bindings::dma_buf_attachment,
-    _dir: bindings::dma_data_direction,
+    attach: *mut bindings::dma_buf_attachment,
+    dir: bindings::dma_data_direction,
 ) -> *mut bindings::sg_table {
-    EINVAL.to_ptr()
+    let result = (|| -> Result<*mut bindings::sg_table> {
+        // SAFETY: The attachment is live and holds its buffer.
+        let (dmabuf, state, dev) = unsafe { ((*attach).dmabuf, (*attach).priv_, (*attach).dev) };
+        // Framework importers map through the framework, never here.
+        let state = NonNull::new(state.cast::<ClassicAttach>()).ok_or(EINVAL)?;
+        // SAFETY: The buffer is alive while attached.
+        let buf = unsafe { DmaBuf::from_raw(dmabuf) };
+        let core = ExportCore::of(buf).ok_or(EINVAL)?;
+        // SAFETY: The dma-buf core calls this with the lock held.
+        let resv = unsafe { ResvLocked::assume_held(buf) };
+        // SAFETY: `export_attach` set `priv`; the reservation lock, held,
+        // serialises every use of it but `export_detach`, which comes last.
+        let state = unsafe { &mut *state.as_ptr() };
+        // SAFETY: The importer's device outlives its attachment.
+        let dev = unsafe { Device::from_raw(dev) };
+        let mapped = core.map_locked(&MapRequest {
+            ty: TypeRef::from(&SGT),
+            offers: &core.offers,
+            accepts: &state.accepts,
+            dev,
+            resv: &resv,
+            // SAFETY: Not NULL: the dma-buf core passes a live attachment.
+            attach: unsafe { NonNull::new_unchecked(attach) },
+            dir,
+        })?;
+        let Some(table) = mapped.get::<super::interconnect::Sgt>().map(SgtMapping::as_raw) else {
+            // Dropping it undoes it: keep the count right.
+            drop(mapped);
+            core.unmapped_locked();
+            return Err(EINVAL);
+        };
+        if let Err(e) = state.mappings.push(mapped, GFP_KERNEL) {
+            core.unmapped_locked();
+            return Err(e.into());
+        }
+        Ok(table)
+    })();
+    match result {
+        Ok(table) => table,
+        Err(e) => e.to_ptr(),
+    }
 }
 
-/// Nothing to undo: `export_map_dma_buf` never succeeds.
+/// Ends a classic importer's mapping.
 ///
 /// # Safety
 ///
-/// Called by the dma-buf core with a live attachment.
+/// Called by the dma-buf core with the reservation lock held, a live
+/// attachment and a table that `export_map_dma_buf` returned for it.
 unsafe extern "C" fn export_unmap_dma_buf(
-    _attach: *mut bindings::dma_buf_attachment,
-    _sgt: *mut bindings::sg_table,
+    attach: *mut bindings::dma_buf_attachment,
+    sgt: *mut bindings::sg_table,
     _dir: bindings::dma_data_direction,
 ) {
+    // SAFETY: The attachment is live and holds its buffer.
+    let (dmabuf, state) = unsafe { ((*attach).dmabuf, (*attach).priv_) };
+    let Some(state) = NonNull::new(state.cast::<ClassicAttach>()) else {
+        return;
+    };
+    // SAFETY: As in `export_map_dma_buf`.
+    let state = unsafe { &mut *state.as_ptr() };
+    let found = state.mappings.iter().position(|m| {
+        m.get::<super::interconnect::Sgt>()
+            .is_some_and(|t| core::ptr::eq(t.as_raw(), sgt))
+    });
+    let Some(index) = found else {
+        return;
+    };
+    // Dropping the mapping undoes it through the exporter.
+    drop(state.mappings.remove(index));
+    // SAFETY: The buffer is alive while attached, and made by `export`.
+    if let Some(core) = ExportCore::of(unsafe { DmaBuf::from_raw(dmabuf) }) {
+        core.unmapped_locked();
+    }
 }
 
 /// Detaches the buffer from its state and drops the buffer's reference.
@@ -512,9 +710,11 @@ unsafe extern "C" fn export_release(dmabuf: *mut bindings::dma_buf) {
 /// ```
 /// # use kernel::prelude::*;
 /// use core::sync::atomic::{AtomicBool, Ordering};
-/// use kernel::{c_str, dma_buf::{exporter::*, interconnect::*}};
+/// use kernel::dma_buf::{exporter::*, interconnect::*};
 ///
 /// static DROPPED: AtomicBool = AtomicBool::new(false);
+/// // SAFETY: The doctests are built into the kernel, whose modules are NULL.
+/// static DOCTEST: kernel::ThisModule = unsafe { kernel::ThisModule::from_ptr(core::ptr::null_mut()) };
 /// struct Bar;
 /// impl Exporter for Bar {
 ///     fn map(&self, _req: &MapRequest<'_>) -> Result<Mapped> {
@@ -534,7 +734,7 @@ unsafe extern "C" fn export_release(dmabuf: *mut bindings::dma_buf) {
 /// }
 ///
 /// let offers = OfferList::builder().offer(&PHYS_LIST, ())?.revocable(true).build()?;
-/// let (state, buf) = export(Bar, offers, 8192, c_str!("doctest"))?;
+/// let (state, buf) = export(Bar, offers, 8192, c"doctest", &DOCTEST)?;
 /// assert_eq!(buf.size(), 8192);
 /// assert!(state.has_buffer() && !state.is_revoked());
 /// // The buffer leads back to its state.
@@ -567,7 +767,7 @@ unsafe extern "C" fn export_release(dmabuf: *mut bindings::dma_buf) {
 ///
 /// // A zero-sized buffer is refused.
 /// let offers = OfferList::builder().offer(&PHYS_LIST, ())?.build()?;
-/// assert_eq!(export(Bar, offers, 0, c_str!("doctest")).err(), Some(EINVAL));
+/// assert_eq!(export(Bar, offers, 0, c"doctest", &DOCTEST).err(), Some(EINVAL));
 /// # Ok::<(), Error>(())
 /// ```
 pub fn export<T: Exporter>(
@@ -575,6 +775,21 @@ pub fn export<T: Exporter>(
     offers: OfferList,
     size: usize,
     name: &'static CStr,
+    owner: &'static ThisModule,
+) -> Result<(Arc<Export<T>>, ARef<DmaBuf>)> {
+    // The Rust API has no use for other file flags: the file is the
+    // buffer's, and whoever installs it chooses the descriptor's flags.
+    export_raw(exporter, offers, size, name, owner.as_ptr(), O_RDWR)
+}
+
+/// [`export`] with the raw owner and file flags of `dma_buf_export_info`.
+pub(crate) fn export_raw<T: Exporter>(
+    exporter: T,
+    offers: OfferList,
+    size: usize,
+    name: &'static CStr,
+    owner: *mut bindings::module,
+    flags: c_int,
 ) -> Result<(Arc<Export<T>>, ARef<DmaBuf>)> {
     if size == 0 {
         return Err(EINVAL);
@@ -595,9 +810,11 @@ pub fn export<T: Exporter>(
     // SAFETY: Every field of the export info may be zero.
     let mut info: bindings::dma_buf_export_info = unsafe { core::mem::zeroed() };
     info.exp_name = name.as_char_ptr();
+    // The module of the exporter's code, which the buffer's release runs.
+    info.owner = owner;
     info.ops = &EXPORT_OPS;
     info.size = size;
-    info.flags = bindings::O_RDWR as i32;
+    info.flags = flags;
     // The buffer's reference; `priv` points at the `Export<T>`, whose
     // `#[repr(C)]` layout puts the core first.
     info.priv_ = Arc::into_raw(state.clone()) as *mut _;

@@ -19,9 +19,9 @@ use super::{
     DmaBuf, ResvLocked,
 };
 use crate::{
-    bindings, device::Device, error::from_err_ptr, prelude::*, str::CStr, sync::Arc, types::ARef,
+    bindings, device::Device, error::from_err_ptr, prelude::*, str::CStr, sync::aref::ARef,
 };
-use core::{any::Any, cell::UnsafeCell, ptr::NonNull};
+use core::{cell::UnsafeCell, ptr::NonNull};
 
 /// The driver side of an importer.
 pub trait Importer: Send + Sync + 'static {
@@ -37,14 +37,24 @@ pub trait Importer: Send + Sync + 'static {
     fn invalidate(&self, resv: &ResvLocked<'_>);
 }
 
-/// The `dma_buf_attach_ops` of every attachment made by [`attach`]; its
-/// address tells the framework's importers from others.
-pub(crate) static IMPORT_OPS: bindings::dma_buf_attach_ops = bindings::dma_buf_attach_ops {
-    // Peer-to-peer use of other exporters' buffers goes through negotiation
-    // once the scatter-gather path supports it; until then, refuse it.
+/// The `dma_buf_attach_ops` of the attachments made by [`attach`] for
+/// importers that cannot reach PCI MMIO through a scatter-gather table.
+static IMPORT_OPS: bindings::dma_buf_attach_ops = bindings::dma_buf_attach_ops {
     allow_peer2peer: false,
-    move_notify: Some(import_move_notify),
+    invalidate_mappings: Some(import_invalidate),
 };
+
+/// The same for importers that can ([`SgtAccept::allow_peer_to_peer`]):
+/// exporters outside the framework learn it from `allow_peer2peer`.
+static IMPORT_OPS_P2P: bindings::dma_buf_attach_ops = bindings::dma_buf_attach_ops {
+    allow_peer2peer: true,
+    invalidate_mappings: Some(import_invalidate),
+};
+
+/// Returns true if `ops` are those of an attachment made by [`attach`].
+pub(crate) fn is_framework_importer(ops: *const bindings::dma_buf_attach_ops) -> bool {
+    core::ptr::eq(ops, &IMPORT_OPS) || core::ptr::eq(ops, &IMPORT_OPS_P2P)
+}
 
 /// The part of an attachment that does not depend on the importer.
 ///
@@ -122,14 +132,14 @@ unsafe fn invalidate_adapter<T: Importer>(core: *const AttachCore, resv: &ResvLo
 /// # Safety
 ///
 /// `attach` is a live attachment made by [`attach`].
-unsafe extern "C" fn import_move_notify(attach: *mut bindings::dma_buf_attachment) {
+unsafe extern "C" fn import_invalidate(attach: *mut bindings::dma_buf_attachment) {
     // SAFETY: `attach` is live; `attach` (the function) set `importer_priv`
     // to the core of an `AttachInner` that outlives the attachment.
     let attach_core = unsafe { &*(*attach).importer_priv.cast::<AttachCore>() };
     // SAFETY: The attachment holds its buffer alive.
     let buf = unsafe { DmaBuf::from_raw((*attach).dmabuf) };
-    // SAFETY: The dma-buf core calls `move_notify` with the reservation lock
-    // held (`dma_buf_move_notify` asserts it).
+    // SAFETY: The dma-buf core calls `invalidate_mappings` with the
+    // reservation lock held (`dma_buf_invalidate_mappings` asserts it).
     let resv = unsafe { ResvLocked::assume_held(buf) };
     // SAFETY: By the type invariant of `AttachCore`, `invalidate` matches
     // the attachment's importer type.
@@ -232,16 +242,17 @@ impl<T: Importer> Attachment<T> {
                 accepts: &core.accepts,
                 dev: &core.dev,
                 resv,
+                attach: self.raw,
+                dir: bindings::dma_data_direction_DMA_BIDIRECTIONAL,
             })?,
             // Buffers of other exporters only offer the scatter-gather table.
             None => {
                 // SAFETY: `raw` stays attached while the attachment holds the
                 // mapping, and the lock is held.
                 let sgt = unsafe { SgtMapping::map_foreign(self.raw) }?;
-                let value: Arc<dyn Any + Send + Sync> = Arc::new(sgt, GFP_KERNEL)?;
                 Mapped {
                     ty: TypeRef::from(&SGT),
-                    value,
+                    value: KBox::new(sgt, GFP_KERNEL)?,
                 }
             }
         };
@@ -348,7 +359,7 @@ pub struct AttachmentView<'a> {
 /// Calls `f` for every attachment of the buffer whose reservation lock
 /// `resv` holds, made by [`attach`] or by any other importer.
 pub fn for_each_attachment(resv: &ResvLocked<'_>, mut f: impl FnMut(&AttachmentView<'_>)) {
-    let unknown = crate::c_str!("?");
+    let unknown = c"?";
     // SAFETY: The buffer is alive, and its attachment list is protected by
     // the reservation lock, which `resv` proves held: no entry is added or
     // removed, and each attachment and its device stay alive, meanwhile;
@@ -365,8 +376,8 @@ pub fn for_each_attachment(resv: &ResvLocked<'_>, mut f: impl FnMut(&AttachmentV
             } else {
                 CStr::from_char_ptr(name)
             };
-            let core = if core::ptr::eq((*raw).importer_ops, &IMPORT_OPS) {
-                // Attachments with `IMPORT_OPS` were made by `attach`, with
+            let core = if is_framework_importer((*raw).importer_ops) {
+                // Attachments with these ops were made by `attach`, with
                 // `importer_priv` pointing to the core of a live inner.
                 Some(&*(*raw).importer_priv.cast::<AttachCore>())
             } else {
@@ -394,7 +405,7 @@ pub fn for_each_attachment(resv: &ResvLocked<'_>, mut f: impl FnMut(&AttachmentV
 /// ```
 /// # use kernel::prelude::*;
 /// use core::sync::atomic::{AtomicU32, Ordering};
-/// use kernel::{bindings, c_str, device::Device, page::Page};
+/// use kernel::{bindings, device::Device, page::Page};
 /// use kernel::dma_buf::{exporter::*, importer::*, interconnect::*, mapping::*, ResvLocked};
 ///
 /// // An exporter of one page of memory, as a physical range.
@@ -415,12 +426,12 @@ pub fn for_each_attachment(resv: &ResvLocked<'_>, mut f: impl FnMut(&AttachmentV
 ///     }
 /// }
 ///
-/// let name = c_str!("dmabuf_doctest").as_char_ptr();
+/// let name = c"dmabuf_doctest".as_char_ptr();
 /// // SAFETY: The name is a valid string; no module owns the device.
 /// let raw = unsafe { bindings::__root_device_register(name, core::ptr::null_mut()) };
 /// let raw = kernel::error::from_err_ptr(raw)?;
 /// // SAFETY: The device is registered until `root_device_unregister` below.
-/// let dev = unsafe { Device::as_ref(raw) };
+/// let dev = unsafe { Device::from_raw(raw) };
 ///
 /// let offers = OfferList::builder()
 ///     .offer(&PHYS_LIST, ())?
@@ -429,7 +440,9 @@ pub fn for_each_attachment(resv: &ResvLocked<'_>, mut f: impl FnMut(&AttachmentV
 ///     .build()?;
 /// let page = Page::alloc_page(GFP_KERNEL)?;
 /// let phys = PhysRange::of_page(&page);
-/// let (state, buf) = export(Bar(page), offers, 4096, c_str!("doctest"))?;
+/// // SAFETY: The doctests are built into the kernel, whose modules are NULL.
+/// static DOCTEST: kernel::ThisModule = unsafe { kernel::ThisModule::from_ptr(core::ptr::null_mut()) };
+/// let (state, buf) = export(Bar(page), offers, 4096, c"doctest", &DOCTEST)?;
 ///
 /// let accepts = AcceptList::builder().accept(&PHYS_LIST, ())?.honours_invalidation(true);
 /// let a = attach(&buf, dev, accepts.build()?, Iommu::default())?;
@@ -517,10 +530,16 @@ pub fn attach<T: Importer>(
         GFP_KERNEL,
     )?;
     let priv_ = core::ptr::from_ref(&inner.core).cast_mut().cast();
-    // SAFETY: `buf` and `dev` are alive; `IMPORT_OPS` is static and `priv_`
+    let p2p = inner
+        .core
+        .accepts
+        .info(&SGT)
+        .is_some_and(|a| a.allow_peer_to_peer);
+    let ops = if p2p { &IMPORT_OPS_P2P } else { &IMPORT_OPS };
+    // SAFETY: `buf` and `dev` are alive; the ops are static and `priv_`
     // stays valid until the attachment is detached in `Attachment::drop`.
     let raw = from_err_ptr(unsafe {
-        bindings::dma_buf_dynamic_attach(buf.as_raw(), dev.as_raw(), &IMPORT_OPS, priv_)
+        bindings::dma_buf_dynamic_attach(buf.as_raw(), dev.as_raw(), ops, priv_)
     })?;
     // INVARIANT: `raw` was just attached as described; `inner` is boxed and
     // moves with its box only.

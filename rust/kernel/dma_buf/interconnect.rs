@@ -16,13 +16,15 @@
 //! a pair falls back to the classic path.
 
 use crate::{
-    alloc::{flags::GFP_KERNEL, KVec},
+    alloc::{flags::GFP_KERNEL, KBox, KVec},
     bindings,
     error::{code::*, Result},
-    str::CStr,
-    sync::Arc,
+    str::{CStr, CStrExt},
 };
 use core::{any::Any, marker::PhantomData};
+
+/// Type-erased information of one side about an interconnect.
+pub(crate) type AnyInfo = KBox<dyn Any + Send + Sync>;
 
 /// The behaviour of one interconnect.
 ///
@@ -53,6 +55,32 @@ pub trait Interconnect: Sized + Send + Sync + 'static {
     fn matches(_offer: &Self::Offer, _accept: &Self::Accept) -> bool {
         true
     }
+
+    /// Checks a mapping that an exporter made before the importer sees it,
+    /// for example that physical ranges cover the buffer's `buf_size`
+    /// bytes exactly. Called with the reservation lock held.
+    fn check_mapping(_mapping: &Self::Mapping, _buf_size: usize) -> Result {
+        Ok(())
+    }
+
+    /// Returns the `DMA_BUF_IC_OFFER_*` flags with which
+    /// `DMA_BUF_IOCTL_IC_INFO` reports this offer to userspace.
+    fn offer_flags(_offer: &Self::Offer) -> u32 {
+        0
+    }
+
+    /// Decodes the `data` of a C `struct dma_buf_ic_entry` that offers this
+    /// interconnect. Interconnects that C code cannot use refuse with
+    /// `EINVAL`, the default.
+    fn offer_from_c(_data: u64) -> Result<Self::Offer> {
+        Err(EINVAL)
+    }
+
+    /// Decodes the `data` of a C `struct dma_buf_ic_entry` that accepts this
+    /// interconnect; `EINVAL` by default, as for [`Self::offer_from_c`].
+    fn accept_from_c(_data: u64) -> Result<Self::Accept> {
+        Err(EINVAL)
+    }
 }
 
 /// A unique interconnect, identified by the address of its `static`.
@@ -62,7 +90,7 @@ pub trait Interconnect: Sized + Send + Sync + 'static {
 /// A driver-private interconnect, declared outside the core:
 ///
 /// ```
-/// use kernel::{c_str, dma_buf::interconnect::{Interconnect, InterconnectType}};
+/// use kernel::dma_buf::interconnect::{Interconnect, InterconnectType};
 ///
 /// struct MyLink;
 /// impl Interconnect for MyLink {
@@ -73,8 +101,8 @@ pub trait Interconnect: Sized + Send + Sync + 'static {
 ///         offer == accept
 ///     }
 /// }
-/// static MY_LINK: InterconnectType<MyLink> = InterconnectType::new(c_str!("my-link"));
-/// assert_eq!(MY_LINK.name().as_bytes(), b"my-link");
+/// static MY_LINK: InterconnectType<MyLink> = InterconnectType::new(c"my-link");
+/// assert_eq!(MY_LINK.name().to_bytes(), b"my-link");
 /// ```
 ///
 /// # Invariants
@@ -100,7 +128,7 @@ impl<I: Interconnect> InterconnectType<I> {
         // INVARIANT: `c` is first (`#[repr(C)]`) and mirrors `name`.
         Self {
             c: bindings::dma_buf_ic_type {
-                name: name.as_char_ptr(),
+                name: crate::str::as_char_ptr_in_const_context(name),
                 match_: None,
             },
             name,
@@ -115,6 +143,9 @@ impl<I: Interconnect> InterconnectType<I> {
 }
 
 /// An interconnect type with its marker type erased, as stored in lists.
+///
+/// Every method is one of the [`Interconnect`] hooks on type-erased values,
+/// so the core handles every interconnect alike, built-in ones included.
 pub trait AnyInterconnect: Send + Sync {
     /// Returns the name of the interconnect.
     fn name(&self) -> &'static CStr;
@@ -122,6 +153,17 @@ pub trait AnyInterconnect: Send + Sync {
     /// Calls [`Interconnect::matches`] on type-erased arguments; `false`
     /// when either argument is not of this interconnect's types.
     fn matches_any(&self, offer: &dyn Any, accept: &dyn Any) -> bool;
+
+    /// Calls [`Interconnect::check_mapping`]; `EINVAL` for a mapping that
+    /// is not of this interconnect's type.
+    fn check_mapping_any(&self, mapping: &dyn Any, buf_size: usize) -> Result;
+
+    /// Calls [`Interconnect::offer_flags`]; 0 for a foreign offer.
+    fn offer_flags_any(&self, offer: &dyn Any) -> u32;
+
+    /// Calls [`Interconnect::offer_from_c`] or, for `accept`,
+    /// [`Interconnect::accept_from_c`], and boxes the result.
+    fn info_from_c(&self, data: u64, accept: bool) -> Result<AnyInfo>;
 }
 
 impl<I: Interconnect> AnyInterconnect for InterconnectType<I> {
@@ -138,6 +180,23 @@ impl<I: Interconnect> AnyInterconnect for InterconnectType<I> {
             _ => false,
         }
     }
+
+    fn check_mapping_any(&self, mapping: &dyn Any, buf_size: usize) -> Result {
+        I::check_mapping(mapping.downcast_ref().ok_or(EINVAL)?, buf_size)
+    }
+
+    fn offer_flags_any(&self, offer: &dyn Any) -> u32 {
+        offer.downcast_ref().map_or(0, I::offer_flags)
+    }
+
+    fn info_from_c(&self, data: u64, accept: bool) -> Result<AnyInfo> {
+        let info: AnyInfo = if accept {
+            KBox::new(I::accept_from_c(data)?, GFP_KERNEL)?
+        } else {
+            KBox::new(I::offer_from_c(data)?, GFP_KERNEL)?
+        };
+        Ok(info)
+    }
 }
 
 /// An interconnect defined in C (`include/linux/dma-buf-interconnect.h`):
@@ -147,13 +206,28 @@ impl<I: Interconnect> AnyInterconnect for InterconnectType<I> {
 ///
 /// The object is a static `struct dma_buf_ic_type` with a static name.
 #[repr(transparent)]
-struct CType(bindings::dma_buf_ic_type);
+pub(crate) struct CType(bindings::dma_buf_ic_type);
 
 // SAFETY: By the type invariant the object is static and never written;
 // its `match` callback may be called from any thread.
 unsafe impl Sync for CType {}
 // SAFETY: As for `Sync`.
 unsafe impl Send for CType {}
+
+impl CType {
+    /// Views a C-defined interconnect.
+    ///
+    /// # Safety
+    ///
+    /// `ty` is a static object, never written, with a static name, and not
+    /// the C view of an [`InterconnectType`].
+    pub(crate) unsafe fn from_c(ty: &'static bindings::dma_buf_ic_type) -> TypeRef {
+        // SAFETY: `CType` is a transparent wrapper of the C type.
+        let ty = unsafe { &*core::ptr::from_ref(ty).cast::<CType>() };
+        // INVARIANT: Guaranteed by the caller.
+        TypeRef(ty)
+    }
+}
 
 impl AnyInterconnect for CType {
     fn name(&self) -> &'static CStr {
@@ -164,9 +238,23 @@ impl AnyInterconnect for CType {
     fn matches_any(&self, offer: &dyn Any, accept: &dyn Any) -> bool {
         match (offer.downcast_ref::<u64>(), accept.downcast_ref::<u64>()) {
             // SAFETY: `match` is a C function taking two `u64`s.
-            (Some(&o), Some(&a)) => self.0.match_.map_or(true, |m| unsafe { m(o, a) }),
+            (Some(&o), Some(&a)) => self.0.match_.is_none_or(|m| unsafe { m(o, a) }),
             _ => false,
         }
+    }
+
+    fn check_mapping_any(&self, _mapping: &dyn Any, _buf_size: usize) -> Result {
+        // A C-defined mapping is an opaque cookie of its exporter.
+        Ok(())
+    }
+
+    fn offer_flags_any(&self, _offer: &dyn Any) -> u32 {
+        0
+    }
+
+    fn info_from_c(&self, data: u64, _accept: bool) -> Result<AnyInfo> {
+        let info: AnyInfo = KBox::new(data, GFP_KERNEL)?;
+        Ok(info)
     }
 }
 
@@ -181,28 +269,10 @@ impl AnyInterconnect for CType {
 pub struct TypeRef(&'static dyn AnyInterconnect);
 
 impl TypeRef {
-    /// Returns the interconnect that C code names by `ty`: a built-in one
-    /// if `ty` points to it, else a C-defined one, which must be a static
-    /// object with a static name.
-    pub(crate) fn from_c(ty: &'static bindings::dma_buf_ic_type) -> Self {
-        let addr = core::ptr::from_ref(ty).cast::<u8>();
-        if core::ptr::eq(addr, core::ptr::from_ref(&SGT).cast()) {
-            TypeRef::from(&SGT)
-        } else if core::ptr::eq(addr, core::ptr::from_ref(&PHYS_LIST).cast()) {
-            TypeRef::from(&PHYS_LIST)
-        } else {
-            // SAFETY: `CType` is a transparent wrapper; C interconnects are
-            // static objects with static names.
-            let ty = unsafe { &*core::ptr::from_ref(ty).cast::<CType>() };
-            // INVARIANT: A C-defined interconnect.
-            TypeRef(ty)
-        }
-    }
-
     /// Returns the interconnect as C code sees it.
     pub(crate) fn as_c(self) -> *const bindings::dma_buf_ic_type {
         // By the type invariant the object starts with the C view.
-        (self.0 as *const dyn AnyInterconnect).cast()
+        core::ptr::from_ref::<dyn AnyInterconnect>(self.0).cast()
     }
 
     /// Returns the name of the interconnect.
@@ -214,6 +284,11 @@ impl TypeRef {
     pub fn is<I: Interconnect>(self, ty: &'static InterconnectType<I>) -> bool {
         self == TypeRef(ty)
     }
+
+    /// Returns the type-erased hooks of the interconnect.
+    pub(crate) fn hooks(self) -> &'static dyn AnyInterconnect {
+        self.0
+    }
 }
 
 impl PartialEq for TypeRef {
@@ -221,8 +296,8 @@ impl PartialEq for TypeRef {
         // Compare the data addresses only: vtable addresses of the same
         // type may differ between codegen units.
         core::ptr::eq(
-            self.0 as *const dyn AnyInterconnect as *const u8,
-            other.0 as *const dyn AnyInterconnect as *const u8,
+            core::ptr::from_ref::<dyn AnyInterconnect>(self.0).cast::<u8>(),
+            core::ptr::from_ref::<dyn AnyInterconnect>(other.0).cast::<u8>(),
         )
     }
 }
@@ -231,7 +306,7 @@ impl Eq for TypeRef {}
 
 impl core::fmt::Debug for TypeRef {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "{}", self.name())
+        write!(f, "{}", self.name().to_str().unwrap_or("?"))
     }
 }
 
@@ -245,12 +320,12 @@ impl<I: Interconnect> From<&'static InterconnectType<I>> for TypeRef {
 /// One entry of a list: an interconnect and what its side states about it.
 pub(crate) struct Entry {
     ty: TypeRef,
-    info: Arc<dyn Any + Send + Sync>,
+    info: AnyInfo,
 }
 
 impl Entry {
     /// An entry of any interconnect with already type-erased information.
-    pub(crate) fn raw(ty: TypeRef, info: Arc<dyn Any + Send + Sync>) -> Self {
+    pub(crate) fn raw(ty: TypeRef, info: AnyInfo) -> Self {
         Self { ty, info }
     }
 
@@ -258,7 +333,7 @@ impl Entry {
         ty: &'static InterconnectType<I>,
         info: T,
     ) -> Result<Self> {
-        let info: Arc<dyn Any + Send + Sync> = Arc::new(info, GFP_KERNEL)?;
+        let info: AnyInfo = KBox::new(info, GFP_KERNEL)?;
         Ok(Self {
             ty: TypeRef(ty),
             info,
@@ -303,10 +378,11 @@ impl List {
     }
 
     fn info<T: 'static>(&self, ty: TypeRef) -> Option<&T> {
-        self.entries
-            .iter()
-            .find(|e| e.ty == ty)
-            .and_then(|e| e.info.downcast_ref())
+        self.raw_info(ty).and_then(|info| info.downcast_ref())
+    }
+
+    fn raw_info(&self, ty: TypeRef) -> Option<&(dyn Any + Send + Sync)> {
+        self.entries.iter().find(|e| e.ty == ty).map(|e| &*e.info)
     }
 }
 
@@ -365,6 +441,13 @@ impl OfferList {
     /// Returns what the exporter stated for the offer of `ty`, if offered.
     pub fn info<I: Interconnect>(&self, ty: &'static InterconnectType<I>) -> Option<&I::Offer> {
         self.list.info(TypeRef(ty))
+    }
+
+    /// Returns the `DMA_BUF_IC_OFFER_*` flags of the offer of `ty`.
+    pub(crate) fn flags(&self, ty: TypeRef) -> u32 {
+        self.list
+            .raw_info(ty)
+            .map_or(0, |info| ty.0.offer_flags_any(info))
     }
 }
 
@@ -588,10 +671,39 @@ impl Interconnect for Sgt {
     fn matches(offer: &SgtOffer, accept: &SgtAccept) -> bool {
         !offer.peer_to_peer || accept.allow_peer_to_peer
     }
+
+    fn offer_flags(offer: &SgtOffer) -> u32 {
+        if offer.peer_to_peer {
+            bindings::dma_buf_ic_offer_flags_DMA_BUF_IC_OFFER_P2P
+        } else {
+            0
+        }
+    }
+
+    fn offer_from_c(data: u64) -> Result<SgtOffer> {
+        Ok(SgtOffer {
+            peer_to_peer: sgt_p2p_from_c(data)?,
+        })
+    }
+
+    fn accept_from_c(data: u64) -> Result<SgtAccept> {
+        Ok(SgtAccept {
+            allow_peer_to_peer: sgt_p2p_from_c(data)?,
+        })
+    }
+}
+
+/// Decodes the C entry data of [`SGT`]: `DMA_BUF_IC_SGT_P2P` or nothing.
+fn sgt_p2p_from_c(data: u64) -> Result<bool> {
+    let p2p = u64::from(bindings::DMA_BUF_IC_SGT_P2P);
+    if data & !p2p != 0 {
+        return Err(EINVAL);
+    }
+    Ok(data == p2p)
 }
 
 /// The DMA-mapped scatter-gather table interconnect.
-pub static SGT: InterconnectType<Sgt> = InterconnectType::new(crate::c_str!("sgt"));
+pub static SGT: InterconnectType<Sgt> = InterconnectType::new(c"sgt");
 
 /// Physical MMIO ranges handed to an importer that programs an IOMMU itself.
 ///
@@ -603,8 +715,28 @@ impl Interconnect for PhysList {
     type Offer = ();
     type Accept = ();
     type Mapping = super::mapping::PhysRanges;
+
+    fn check_mapping(ranges: &super::mapping::PhysRanges, buf_size: usize) -> Result {
+        if ranges.total_len() == buf_size as u64 {
+            Ok(())
+        } else {
+            Err(EINVAL)
+        }
+    }
+
+    fn offer_from_c(data: u64) -> Result<()> {
+        if data == 0 {
+            Ok(())
+        } else {
+            Err(EINVAL)
+        }
+    }
+
+    fn accept_from_c(data: u64) -> Result<()> {
+        Self::offer_from_c(data)
+    }
 }
 
 /// The physical-range-list interconnect.
 pub static PHYS_LIST: InterconnectType<PhysList> =
-    InterconnectType::new(crate::c_str!("phys-list"));
+    InterconnectType::new(c"phys-list");

@@ -18,21 +18,29 @@ use crate::{
     device::Device,
     error::{code::*, to_result, Result},
     page::{Page, PAGE_SIZE},
-    types::ARef,
+    scatterlist::SGTable,
+    sync::aref::ARef,
 };
 use core::{ffi::c_void, ptr::NonNull};
 
 /// One physically contiguous range of a buffer.
 ///
-/// Laid out as C's `struct dma_buf_ic_phys_range`.
+/// Laid out as C's `struct phys_vec`, which C exporters and importers use.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PhysRange {
     /// Physical address of the first byte; page aligned.
-    pub addr: u64,
+    pub addr: bindings::phys_addr_t,
     /// Length in bytes; a non-zero multiple of the page size.
-    pub len: u64,
+    pub len: usize,
 }
+
+// The C interface hands `struct phys_vec` arrays over as `PhysRange` slices.
+crate::static_assert!(
+    core::mem::size_of::<PhysRange>() == core::mem::size_of::<bindings::phys_vec>()
+        && core::mem::offset_of!(PhysRange, addr) == core::mem::offset_of!(bindings::phys_vec, paddr)
+        && core::mem::offset_of!(PhysRange, len) == core::mem::offset_of!(bindings::phys_vec, len)
+);
 
 impl PhysRange {
     /// Returns the range of one page of memory.
@@ -40,7 +48,7 @@ impl PhysRange {
         Self {
             // SAFETY: `page` is an allocated page.
             addr: unsafe { bindings::page_to_phys(page.as_ptr()) },
-            len: PAGE_SIZE as u64,
+            len: PAGE_SIZE,
         }
     }
 }
@@ -96,11 +104,12 @@ impl PhysRanges {
         let mut total: u64 = 0;
         let mut list = KVec::with_capacity(ranges.len(), GFP_KERNEL)?;
         for r in ranges {
-            if r.len == 0 || (r.addr | r.len) & page_mask != 0 {
+            let len = r.len as u64;
+            if len == 0 || (r.addr | len) & page_mask != 0 {
                 return Err(EINVAL);
             }
-            r.addr.checked_add(r.len - 1).ok_or(EOVERFLOW)?;
-            total = total.checked_add(r.len).ok_or(EOVERFLOW)?;
+            r.addr.checked_add(len - 1).ok_or(EOVERFLOW)?;
+            total = total.checked_add(len).ok_or(EOVERFLOW)?;
             list.push(*r, GFP_KERNEL)?;
         }
         // INVARIANT: Every range and the total were checked above.
@@ -129,11 +138,20 @@ enum SgtOwner {
     Pages(ARef<Device>),
     /// Mapped by a C exporter's `map_sgt`, undone by its `unmap_sgt`.
     Callback {
-        unmap: unsafe extern "C" fn(*mut c_void, *mut bindings::device, *mut bindings::sg_table),
+        unmap: UnmapSgt,
         priv_: *mut c_void,
-        dev: ARef<Device>,
+        attach: NonNull<bindings::dma_buf_attachment>,
+        dir: bindings::dma_data_direction,
     },
 }
+
+/// The `unmap_sgt` callback of a C exporter.
+pub(crate) type UnmapSgt = unsafe extern "C" fn(
+    *mut c_void,
+    *mut bindings::dma_buf_attachment,
+    *mut bindings::sg_table,
+    bindings::dma_data_direction,
+);
 
 /// A scatter-gather table, DMA-mapped for the importer's device.
 ///
@@ -145,7 +163,8 @@ enum SgtOwner {
 /// as a `KBox`, filled by `sg_alloc_table_from_pages` and mapped by
 /// `dma_map_sgtable` for that device, whose pages stay allocated while this
 /// value exists; for `SgtOwner::Callback`, one that the C exporter's
-/// `map_sgt` returned for `priv_` and `dev`, which `unmap` undoes.
+/// `map_sgt` returned for `priv_`, `attach` and `dir`, which `unmap` undoes
+/// and which stays attached while this value exists.
 pub struct SgtMapping {
     table: NonNull<bindings::sg_table>,
     owner: SgtOwner,
@@ -243,17 +262,19 @@ impl SgtMapping {
         })
     }
 
-    /// Wraps a table that a C exporter mapped for `dev`.
+    /// Wraps a table that a C exporter mapped for `attach`.
     ///
     /// # Safety
     ///
-    /// `table` was returned by the exporter's `map_sgt(priv_, dev)`, and
-    /// `unmap(priv_, dev, table)` undoes it; both may be called with the
-    /// reservation lock held and `priv_` stays valid while the value exists.
+    /// `table` was returned by the exporter's `map_sgt(priv_, attach, dir)`,
+    /// and `unmap(priv_, attach, table, dir)` undoes it; both may be called
+    /// with the reservation lock held, `priv_` stays valid and `attach`
+    /// attached while the value exists.
     pub(crate) unsafe fn from_callback(
         table: NonNull<bindings::sg_table>,
-        dev: &Device,
-        unmap: unsafe extern "C" fn(*mut c_void, *mut bindings::device, *mut bindings::sg_table),
+        attach: NonNull<bindings::dma_buf_attachment>,
+        dir: bindings::dma_data_direction,
+        unmap: UnmapSgt,
         priv_: *mut c_void,
     ) -> Self {
         // INVARIANT: Guaranteed by the caller.
@@ -262,28 +283,20 @@ impl SgtMapping {
             owner: SgtOwner::Callback {
                 unmap,
                 priv_,
-                dev: dev.into(),
+                attach,
+                dir,
             },
         }
     }
 
     /// Returns the DMA address and length of every DMA segment.
     pub fn dma_segments(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
-        // SAFETY: By the type invariant the table is mapped; `nents` is the
-        // number of DMA segments.
-        let (mut sg, nents) = unsafe { ((*self.table.as_ptr()).sgl, (*self.table.as_ptr()).nents) };
-        (0..nents).map(move |_| {
-            // SAFETY: `sg` is one of the table's first `nents` entries.
-            let seg = unsafe {
-                (
-                    bindings::sg_dma_address(sg),
-                    u64::from(bindings::sg_dma_len(sg)),
-                )
-            };
-            // SAFETY: As above; `sg_next` follows chained tables.
-            sg = unsafe { bindings::sg_next(sg) };
-            seg
-        })
+        // SAFETY: By the type invariant the table is mapped and stays so,
+        // unchanged, while `self` is borrowed.
+        let table = unsafe { SGTable::from_raw(self.table.as_ptr()) };
+        table
+            .iter()
+            .map(|sg| (sg.dma_address(), sg.dma_len()))
     }
 
     /// Returns the raw table, for importers that hand it to C code.
@@ -304,10 +317,15 @@ impl Drop for SgtMapping {
                     bindings::dma_buf_unmap_attachment(attach.as_ptr(), self.table.as_ptr(), dir)
                 };
             }
-            SgtOwner::Callback { unmap, priv_, dev } => {
+            SgtOwner::Callback {
+                unmap,
+                priv_,
+                attach,
+                dir,
+            } => {
                 // SAFETY: By the type invariant `unmap` undoes the exporter's
-                // mapping of `table` for `dev`.
-                unsafe { unmap(*priv_, dev.as_raw(), self.table.as_ptr()) };
+                // mapping of `table` for `attach`.
+                unsafe { unmap(*priv_, attach.as_ptr(), self.table.as_ptr(), *dir) };
             }
             SgtOwner::Pages(dev) => {
                 // SAFETY: By the type invariant the table was mapped for `dev`

@@ -228,7 +228,7 @@ pub struct DmaBufIcOffer {
 check_layout!(DmaBufIcOffer, SIZE_DMA_BUF_IC_OFFER,
     name => OFF_DMA_BUF_IC_OFFER_NAME, flags => OFF_DMA_BUF_IC_OFFER_FLAGS);
 
-/// `struct dma_buf_ic_attachment`.
+/// `struct dma_buf_ic_info_attachment`.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct DmaBufIcAttachment {
@@ -237,10 +237,10 @@ pub struct DmaBufIcAttachment {
     pub flags: u32,
     pub reserved: u32,
 }
-check_layout!(DmaBufIcAttachment, SIZE_DMA_BUF_IC_ATTACHMENT,
-    importer => OFF_DMA_BUF_IC_ATTACHMENT_IMPORTER,
-    interconnect => OFF_DMA_BUF_IC_ATTACHMENT_INTERCONNECT,
-    flags => OFF_DMA_BUF_IC_ATTACHMENT_FLAGS);
+check_layout!(DmaBufIcAttachment, SIZE_DMA_BUF_IC_INFO_ATTACHMENT,
+    importer => OFF_DMA_BUF_IC_INFO_ATTACHMENT_IMPORTER,
+    interconnect => OFF_DMA_BUF_IC_INFO_ATTACHMENT_INTERCONNECT,
+    flags => OFF_DMA_BUF_IC_INFO_ATTACHMENT_FLAGS);
 
 impl Default for DmaBufIcAttachment {
     fn default() -> Self {
