@@ -33,7 +33,8 @@ c_id_attributes = ["__user", "__iomem", "__must_check", "__always_inline"]
 PY
 
 status=0
-if sphinx-build -W --keep-going -q -b html "$DOCS/src" "$DOCS/html" >"$LOGS/docs.log" 2>&1; then
+# 7.2's Sphinx extensions find the tree through $srctree.
+if srctree=$SRC sphinx-build -W --keep-going -q -b html "$DOCS/src" "$DOCS/html" >"$LOGS/docs.log" 2>&1; then
 	echo "    built $DOCS/html/index.html"
 else
 	status=1
@@ -43,7 +44,6 @@ kdoc_files=(
 	include/linux/dma-buf-interconnect.h
 	include/uapi/linux/dma-buf.h
 	drivers/vfio/pci/vfio_pci_dmabuf.c
-	drivers/iommu/iommufd/dmabuf.c
 	drivers/dma-buf/dmabuf-ic-test.h
 )
 if (cd "$SRC" && ./scripts/kernel-doc -none -Wall "${kdoc_files[@]}") >"$LOGS/kernel-doc.log" 2>&1 &&

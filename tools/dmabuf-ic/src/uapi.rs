@@ -86,6 +86,8 @@ pub struct VfioBindIommufd {
     pub flags: u32,
     pub iommufd: i32,
     pub out_devid: u32,
+    /// Only read with `VFIO_DEVICE_BIND_FLAG_TOKEN`, which the tool never sets.
+    pub token_uuid_ptr: u64,
 }
 check_layout!(VfioBindIommufd, SIZE_VFIO_DEVICE_BIND_IOMMUFD,
     argsz => OFF_VFIO_DEVICE_BIND_IOMMUFD_ARGSZ, iommufd => OFF_VFIO_DEVICE_BIND_IOMMUFD_IOMMUFD,
@@ -98,6 +100,8 @@ pub struct VfioAttachPt {
     pub argsz: u32,
     pub flags: u32,
     pub pt_id: u32,
+    /// Only read with `VFIO_DEVICE_ATTACH_PASID`, which the tool never sets.
+    pub pasid: u32,
 }
 check_layout!(VfioAttachPt, SIZE_VFIO_DEVICE_ATTACH_IOMMUFD_PT,
     pt_id => OFF_VFIO_DEVICE_ATTACH_IOMMUFD_PT_PT_ID);
