@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Build the project's kernel as modules (kernel/configs/
 # dmabuf_interconnect_modules.config on top of the test configuration):
-# VFIO, iommufd, the test module and the KUnit suite as loadable modules,
+# VFIO, iommufd and the KUnit suite of the C interface as loadable modules,
 # which must link against the framework in the kernel crate (modpost
 # fails on a missing export or symbol namespace). In its own build
 # directory, $CACHE/build-modules; incremental after the first run.
@@ -20,7 +20,7 @@ run_logged kconfig-modules-merge "merging the config fragments failed" \
 	"$SRC/scripts/kconfig/merge_config.sh" -m -O "$KC" "$KC/.config" "${FRAGMENTS[@]}"
 run_logged kconfig-modules-olddef "olddefconfig failed" make "${KMAKE_ARGS[@]}" O="$KC" olddefconfig
 missing=()
-for sym in VFIO VFIO_PCI IOMMUFD DMABUF_INTERCONNECT_TEST DMABUF_INTERCONNECT_KUNIT_TEST; do
+for sym in VFIO VFIO_PCI IOMMUFD DMABUF_INTERCONNECT_KUNIT_TEST; do
 	grep -qx "CONFIG_$sym=m" "$KC/.config" || missing+=("CONFIG_$sym=m")
 done
 grep -qx 'CONFIG_DMABUF_INTERCONNECT=y' "$KC/.config" || missing+=(CONFIG_DMABUF_INTERCONNECT=y)
@@ -35,7 +35,7 @@ if grep -E '^(WARNING|ERROR): modpost' "$LOGS/build-modules.log"; then
 fi
 mods=$(find "$MOBJ" -name '*.ko' | wc -l)
 for m in drivers/vfio/pci/vfio-pci.ko drivers/vfio/pci/vfio-pci-core.ko \
-	drivers/iommu/iommufd/iommufd.ko drivers/dma-buf/dmabuf_ic_test.ko \
+	drivers/iommu/iommufd/iommufd.ko \
 	drivers/dma-buf/dma-buf-interconnect-kunit.ko; do
 	[ -f "$MOBJ/$m" ] || die "the modular build made no $m"
 done

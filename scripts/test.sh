@@ -63,6 +63,18 @@ guest() {
 	read -r p f s < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["passed"], d["failed"], d["skipped"])' "$LOGS/results-$run.json")
 	add "$p" "$f" "$s"
 }
+# The framework replaces mainline's VFIO-private interconnect: the private
+# call must be gone from the sources and from the built kernel.
+stage "checking that vfio_pci_dma_buf_iommufd_map() is gone"
+if grep -rIl vfio_pci_dma_buf_iommufd_map "$SRC/drivers" "$SRC/include" ||
+	grep -q vfio_pci_dma_buf_iommufd_map "$OBJ/System.map"; then
+	echo "FAILED: vfio_pci_dma_buf_iommufd_map is still in the tree"
+	add 0 1
+else
+	echo "    not in the sources, not in System.map"
+	add 1 0
+fi
+
 # The modular build: VFIO, iommufd and the test modules as modules must
 # link against the framework (exports, symbol namespaces, modpost).
 if "$REPO/scripts/modules.sh"; then

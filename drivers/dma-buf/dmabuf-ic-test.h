@@ -6,13 +6,15 @@
  * Every open of the device is a context. A context exports buffers (each
  * backed by pages of memory, offering the interconnects it is told to, in
  * that order) and imports buffers through attachments that accept the
- * interconnects it is told to. Closing the context revokes its exported
- * buffers for good, as a driver does when its device goes away, and
- * detaches its attachments.
+ * interconnects it is told to, or through classic attachments that use
+ * mainline's dma-buf API only. Closing the context detaches its
+ * attachments and revokes its exported buffers for good, as a driver does
+ * when its device goes away.
  *
  * Errors common to every command: ENOTTY for an unknown command, EFAULT
  * for an unreadable argument, EINVAL for unknown flags or operations,
- * unknown interconnect types, and duplicate or empty type lists.
+ * unknown interconnect types, and duplicate or empty type lists. Opening
+ * the device fails with EAGAIN while the module is still initialising.
  */
 #ifndef _DMABUF_IC_TEST_H
 #define _DMABUF_IC_TEST_H
@@ -84,6 +86,24 @@ struct dmabuf_ic_test_revoke {
 #define DMABUF_IC_TEST_ATTACH_SGT_P2P (1U << 1)
 /* The importer maps for the PCI device @pci_dev, not for the test device. */
 #define DMABUF_IC_TEST_ATTACH_PCI_DEV (1U << 2)
+/*
+ * A classic importer: it knows nothing of interconnects and uses mainline's
+ * dma-buf API only. It attaches with dma_buf_dynamic_attach(), whose
+ * dma_buf_attach_ops have allow_peer2peer set with
+ * DMABUF_IC_TEST_ATTACH_SGT_P2P and an invalidate_mappings callback with
+ * DMABUF_IC_TEST_ATTACH_INVALIDATE (without it the importer is pinned, as
+ * an importer without the callback is); it maps with
+ * dma_buf_map_attachment() under the reservation lock and unmaps with
+ * dma_buf_unmap_attachment(). Its invalidate_mappings unmaps before it
+ * returns and counts the invalidation. It works with buffers of any
+ * exporter (VFIO's too), which decides alone whether to take it: the
+ * framework's exporters serve it from their DMABUF_IC_TEST_SGT offer.
+ * Its accept list must be DMABUF_IC_TEST_SGT alone, and @negotiated says
+ * DMABUF_IC_TEST_SGT. A pinned one that holds a mapping of a buffer makes
+ * a revoke of that buffer, and closing the context that exported it, wait
+ * until it unmaps: mainline lets exporters wait for such importers.
+ */
+#define DMABUF_IC_TEST_ATTACH_CLASSIC (1U << 3)
 
 /**
  * struct dmabuf_ic_test_attach - DMABUF_IC_TEST_ATTACH
@@ -101,6 +121,12 @@ struct dmabuf_ic_test_revoke {
  * EOPNOTSUPP when no interconnect suits both sides, or when the buffer is
  * revocable and the importer does not honour invalidation; ENODEV when the
  * buffer is revoked for good; ENOSPC past DMABUF_IC_TEST_MAX_ATTACHMENTS.
+ * A classic importer gets whatever the exporter's attach returns: from this
+ * module's exporter, EOPNOTSUPP when the buffer does not offer
+ * DMABUF_IC_TEST_SGT, offers it peer-to-peer and the importer does not
+ * allow that, or is revocable and the importer is pinned; ENODEV while the
+ * buffer is revoked. EINVAL when a classic importer's accept list is not
+ * DMABUF_IC_TEST_SGT alone.
  */
 struct dmabuf_ic_test_attach {
 	__s32 fd;
@@ -124,7 +150,8 @@ struct dmabuf_ic_test_attach {
  *
  * EBUSY if already mapped, ENODEV while the buffer is revoked; whatever the
  * exporter's mapping returns (EREMOTEIO: the device cannot reach the
- * exporter's MMIO peer-to-peer).
+ * exporter's MMIO peer-to-peer). A classic importer maps for bidirectional
+ * DMA and reports its table's DMA segments.
  */
 struct dmabuf_ic_test_map {
 	__u32 id;
@@ -139,6 +166,10 @@ struct dmabuf_ic_test_map {
  * @negotiated: out: enum dmabuf_ic_test_type
  * @mapped: out: 1 while mapped
  * @invalidations: out: how often the exporter invalidated the attachment
+ *
+ * A mapping ends when the importer is invalidated: @mapped is 0 once a
+ * revoke returned, for classic importers with DMABUF_IC_TEST_ATTACH_INVALIDATE
+ * too.
  */
 struct dmabuf_ic_test_status {
 	__u32 id;
@@ -152,7 +183,7 @@ struct dmabuf_ic_test_status {
  * @fd: a dma-buf exported by this module (EBADF, EINVAL as for revoke)
  * @revoked: out: enum dmabuf_ic_test_revoke_op of the current state
  * @attachments: out: attachments of the buffer, by any importer
- * @mappings: out: mappings that importers hold
+ * @mappings: out: mappings that importers hold, classic importers included
  */
 struct dmabuf_ic_test_buf_status {
 	__s32 fd;
