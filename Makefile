@@ -19,7 +19,7 @@ build: config
 initramfs: build
 	scripts/initramfs.sh
 boot: initramfs
-	scripts/boot.sh test
+	scripts/boot.sh mock kunit
 host-test:
 	python3 -m unittest discover -s scripts/tests -v
 clean-cache:

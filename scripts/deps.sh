@@ -21,8 +21,8 @@ PACKAGES=(
 	gcc make libc6-dev bc flex bison libelf-dev libssl-dev
 	cpio kmod rsync xz-utils git python3 python3-ply python3-git
 	qemu-system-x86 busybox-static
-	# Mainline's iommu selftests link libcap statically.
-	libcap-dev
+	# Mainline's iommu and vfio selftests link libcap and libuuid statically.
+	libcap-dev uuid-dev
 	# The documentation check: Sphinx with the kernel's kernel-doc extension.
 	python3-sphinx
 	debian-archive-keyring

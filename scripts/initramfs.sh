@@ -6,19 +6,23 @@
 
 SELFTESTS=$CACHE/selftests
 # Kselftest directories (under tools/testing/selftests) whose programs the
-# guests run; scripts/guest/*.list say which guest runs what.
-SELFTEST_DIRS="iommu dmabuf-interconnect"
+# guests run; scripts/guest/*.list say which guest runs what. iommu and vfio
+# are mainline's (iommu links libcap, vfio libuuid: their static libraries
+# come from libcap-dev and uuid-dev).
+SELFTEST_DIRS="iommu vfio dmabuf-interconnect"
 
 [ -d "$OBJ/usr/include/linux" ] || die "no installed uAPI headers: run scripts/build.sh first"
 BUSYBOX=/bin/busybox     # from busybox-static: the initramfs has no libc
 [ -x "$BUSYBOX" ] || die "busybox missing: install busybox-static (make deps)"
 
 stage "building kselftests ($SELFTEST_DIRS)"
+# LDFLAGS on the command line replaces what a Makefile adds to it (vfio's
+# -pthread), so it carries -pthread for them all.
 for dir in $SELFTEST_DIRS; do
 	mkdir -p "$SELFTESTS/$dir"
 	run_logged "selftest-$dir" "building selftests/$dir failed" \
 		make -C "$SRC/tools/testing/selftests/$dir" OUTPUT="$SELFTESTS/$dir" \
-		KHDR_INCLUDES="-isystem $OBJ/usr/include" LDFLAGS=-static -j"$JOBS"
+		KHDR_INCLUDES="-isystem $OBJ/usr/include" LDFLAGS="-static -pthread" -j"$JOBS"
 done
 
 # The dmabuf-ic tool (tools/dmabuf-ic), static for the libc-less guest. Its

@@ -9,7 +9,8 @@ then the kmemleak report and the whole kernel log. This script counts:
 - every KUnit case in the kernel log (KTAP), suite plans included;
 - every kselftest case of every program (TAP), plans and exit codes included;
 - three checks on the run itself: the guest finished, the kernel log has no
-  KASAN, lockdep, WARN, BUG, refcount or other splat, kmemleak found nothing.
+  KASAN, lockdep, WARN, BUG, refcount or other splat, kmemleak found nothing;
+- a failure of each "setup" line of the guest's list (huge pages, ...).
 
 It prints a summary a person can read, the reports that failed the run, and
 as its last line "N passed, N failed, N skipped". Exit status 1 on any
@@ -24,6 +25,7 @@ import sys
 TIMESTAMP = re.compile(r"^\[\s*\d+\.\d+\]\s?")
 MARK_BEGIN = re.compile(r"^@@@ begin (\S+)")
 MARK_END = re.compile(r"^@@@ end (\S+) rc=(-?\d+)")
+SETUP_FAILED = re.compile(r"^@@@ setup-failed rc=(-?\d+) (.*)$")
 
 # A line of the kernel log that starts one of these reports fails the run.
 SPLATS = [
@@ -101,7 +103,7 @@ def tap_result(line):
     return m.group(1) == "ok", m.group(2).strip(), (m.group(4) or "").upper()
 
 
-def judge_kselftest(run, name, body, rc):
+def judge_kselftest(run, name, body, rc, skips_fail=False):
     layer = "kselftest"
     plan = None
     results = failed = 0
@@ -116,7 +118,10 @@ def judge_kselftest(run, name, body, rc):
             continue
         ok, case, directive = res
         results += 1
-        if directive == "SKIP":
+        if directive == "SKIP" and skips_fail:
+            run.fail(layer, f"{name}: {case} skipped in a guest that has what it needs",
+                     failure_context(body, line))
+        elif directive == "SKIP":
             run.count(layer, "skip")
         elif ok or directive == "XFAIL":
             run.count(layer, "pass")
@@ -140,6 +145,18 @@ def failure_context(body, result_line):
     while start > 0 and "  RUN  " not in body[start]:
         start -= 1
     return body[start : end + 1][-40:]
+
+
+def judge_setups(run, lines):
+    """Fail the run for each "setup" line of the list that failed."""
+    for i, line in enumerate(lines):
+        m = SETUP_FAILED.match(line)
+        if not m:
+            continue
+        start = i
+        while start > 0 and lines[start - 1].startswith("# setup: "):
+            start -= 1
+        run.fail("checks", f"guest setup \"{m.group(2)}\" exited {m.group(1)}", lines[start:i])
 
 
 def judge_kunit(run, log):
@@ -211,7 +228,7 @@ def judge_log(run, log, source):
         run.count("checks", "pass")
 
 
-def judge(results_lines, console_lines, mode, kunit=True):
+def judge(results_lines, console_lines, mode, kunit=True, skips_fail=False):
     run = Run()
     results_lines = [clean(line) for line in results_lines]
     console_lines = [clean(line) for line in console_lines]
@@ -231,13 +248,14 @@ def judge(results_lines, console_lines, mode, kunit=True):
         log, source = console_lines, "console"
     log = [TIMESTAMP.sub("", line) for line in log]
 
+    judge_setups(run, results_lines)
     if kunit:
         judge_kunit(run, log)
     names = [n for n in found if n not in ("dmesg", "kmemleak")]
     for name in names:
         body, rc = found[name]
         if mode == "test":
-            judge_kselftest(run, name, body, rc)
+            judge_kselftest(run, name, body, rc, skips_fail)
         elif rc != 0:
             run.fail("demo", f"{name}: exit status {rc}", body[-20:])
     if mode == "test" and not names:
@@ -264,6 +282,9 @@ def main():
     ap.add_argument("--mode", default="test", choices=("test", "demo"),
                     help="test: sections are TAP programs; demo: they only need to succeed")
     ap.add_argument("--no-kunit", action="store_true", help="KUnit was disabled in this run")
+    ap.add_argument("--skips-fail", action="store_true",
+                    help="a skipped kselftest case fails the run (the guest has every device"
+                    " and option its list's tests need)")
     ap.add_argument("--json", help="write the counts to this file")
     ap.add_argument("--quiet", action="store_true", help="print only failures and the total")
     args = ap.parse_args()
@@ -275,7 +296,8 @@ def main():
         except FileNotFoundError:
             return []
 
-    run, found = judge(read(args.results), read(args.console), args.mode, not args.no_kunit)
+    run, found = judge(read(args.results), read(args.console), args.mode, not args.no_kunit,
+                       args.skips_fail)
     if not args.quiet:
         for layer, (p, f, s) in sorted(run.layers.items()):
             print(f"    {layer:10} {p:5} passed {f:4} failed {s:4} skipped")

@@ -32,8 +32,8 @@ SELFTEST_OK = [
 ]
 
 
-def guest(dmesg=(), selftest=SELFTEST_OK, rc=0, kmemleak=(), done=True, extra=()):
-    lines = ["@@@ guest-start mode=test kernel=6.12.117"]
+def guest(dmesg=(), selftest=SELFTEST_OK, rc=0, kmemleak=(), done=True, extra=(), setup=()):
+    lines = ["@@@ guest-start mode=test kernel=7.2.13"] + list(setup)
     lines += ["@@@ begin iommufd"] + list(selftest)
     if rc is not None:
         lines.append(f"@@@ end iommufd rc={rc} seconds=3")
@@ -148,6 +148,32 @@ class JudgeTest(unittest.TestCase):
         # A failure that repeats still fails.
         run = self.judge(guest(selftest=retried + first, rc=1))
         self.assert_fails(run, "iommufd: iommufd.simple")
+
+    def test_setup_that_succeeds_counts_nothing(self):
+        run = self.judge(guest(setup=[
+            "# setup: ./hugepages.sh 2M 64",
+            "# setup: 64 2M huge pages; hugetlbfs on /dev/hugepages",
+        ]))
+        self.assertEqual(run.failed, 0, run.failures)
+        self.assertEqual(run.passed, 7)
+
+    def test_failed_setup_fails_with_its_output(self):
+        run = self.judge(guest(setup=[
+            "# setup: ./hugepages.sh 1G 1",
+            "# setup: hugepages.sh: 0 1G huge pages instead of 1",
+            "@@@ setup-failed rc=1 ./hugepages.sh 1G 1",
+        ]))
+        self.assert_fails(run, 'guest setup "./hugepages.sh 1G 1" exited 1')
+        self.assertIn("0 1G huge pages instead of 1", run.failures[0][1][-1])
+        # The tests after it are still counted.
+        self.assertEqual(run.passed, 7)
+
+    def test_skip_fails_only_where_skips_fail(self):
+        self.assertEqual(self.judge(guest()).failed, 0)
+        run, _ = results.judge(guest(), [], "test", skips_fail=True)
+        self.assert_fails(run, "iommufd: iommufd.hugepage skipped")
+        self.assertEqual(run.skipped, 0)
+        self.assertEqual(run.passed, 7)
 
     def test_timeout_is_reported(self):
         lines = guest(done=False) + ["guest-timeout\n"]

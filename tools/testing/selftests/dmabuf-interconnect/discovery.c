@@ -73,7 +73,7 @@ static int op(int dev, int fd, __u32 what)
 struct report {
 	struct dma_buf_ic_info info;
 	struct dma_buf_ic_offer offers[8];
-	struct dma_buf_ic_attachment attachments[8];
+	struct dma_buf_ic_info_attachment attachments[8];
 };
 
 static int query(int fd, struct report *r)

@@ -194,7 +194,7 @@ TEST_F(fail, discovery)
 	ASSERT_EQ(0, ic(self->dev, DMABUF_IC_TEST_ATTACH, &a));
 	while (fired) {
 		struct dma_buf_ic_offer offers[2];
-		struct dma_buf_ic_attachment atts[2];
+		struct dma_buf_ic_info_attachment atts[2];
 		struct dma_buf_ic_info info = {
 			.size = sizeof(info), .num_offers = 2,
 			.offers_uptr = (uintptr_t)offers, .num_attachments = 2,

@@ -341,7 +341,10 @@ TEST_F(dmabuf, close_iommufd_first)
 	ASSERT_EQ(0, buf_status(self->exporter, self->buf).mappings);
 }
 
-/* What cannot be imported says so, and leaves nothing behind. */
+/*
+ * What cannot be imported says so, and leaves nothing behind. A memfd is
+ * not a dma-buf: IOMMU_IOAS_MAP_FILE maps it as memory, as mainline does.
+ */
 TEST_F(dmabuf, unsupported)
 {
 	__u64 iova = 0;
@@ -350,8 +353,9 @@ TEST_F(dmabuf, unsupported)
 
 	ASSERT_LE(0, memfd);
 	ASSERT_EQ(0, ftruncate(memfd, 2 * PAGE));
-	ASSERT_EQ(-EOPNOTSUPP, map_file(self->iommufd, self->ioas_id, MAP_RW,
-					memfd, 0, 2 * PAGE, &iova));
+	ASSERT_EQ(0, map_file(self->iommufd, self->ioas_id, MAP_RW, memfd, 0,
+			      2 * PAGE, &iova));
+	ASSERT_EQ(0, unmap(self->iommufd, self->ioas_id, iova, 2 * PAGE));
 	ASSERT_EQ(-EBADF, map_file(self->iommufd, self->ioas_id, MAP_RW, -1,
 				   0, 2 * PAGE, &iova));
 	ASSERT_LE(0, sgt_only);
@@ -362,8 +366,11 @@ TEST_F(dmabuf, unsupported)
 	close(memfd);
 }
 
-/* Copies and emulated-device access would escape revocation: refused. */
-TEST_F(dmabuf, no_copy_no_access)
+/*
+ * A copy of a dma-buf area shares the import, so a revoke reaches the
+ * copy too; emulated devices (iommufd_access) cannot read or pin it.
+ */
+TEST_F(dmabuf, copy_revoked_no_access)
 {
 	struct iommu_ioas_copy copy = {
 		.size = sizeof(copy), .flags = FIXED, .src_ioas_id = 0,
@@ -382,22 +389,27 @@ TEST_F(dmabuf, no_copy_no_access)
 		.size = sizeof(pin), .op = IOMMU_TEST_OP_ACCESS_PAGES,
 		.access_pages = { .length = PAGE },
 	};
-	__u32 ioas2;
+	__u32 ioas2, stdev2, hwpt2;
 	__u64 iova = 0;
 
 	ASSERT_EQ(0, map_file(self->iommufd, self->ioas_id, MAP_RW, self->buf,
 			      0, 8 * PAGE, &iova));
 	ASSERT_EQ(0, ioas_alloc(self->iommufd, &ioas2));
+	stdev2 = mock_domain(self->iommufd, ioas2, &hwpt2);
+	ASSERT_LT(0, (int)stdev2);
 	copy.src_ioas_id = self->ioas_id;
 	copy.dst_ioas_id = ioas2;
 	copy.src_iova = iova;
-	ASSERT_EQ(-EOPNOTSUPP, ic(self->iommufd, IOMMU_IOAS_COPY, &copy));
+	ASSERT_EQ(0, ic(self->iommufd, IOMMU_IOAS_COPY, &copy));
+	ASSERT_EQ(0, check_mapped(self->iommufd, hwpt2, IOVA, 8 * PAGE));
+	/* One import, shared by both areas. */
+	ASSERT_EQ(1, buf_status(self->exporter, self->buf).attachments);
 
 	access.id = self->ioas_id;
 	ASSERT_EQ(0, ic(self->iommufd, IOMMU_TEST_CMD, &access));
 	rw.id = access.create_access.out_access_fd;
 	rw.access_rw.iova = iova;
-	ASSERT_EQ(-EOPNOTSUPP, ic(self->iommufd, IOMMU_TEST_CMD, &rw));
+	ASSERT_EQ(-EINVAL, ic(self->iommufd, IOMMU_TEST_CMD, &rw));
 	close(access.create_access.out_access_fd);
 
 	/* Nor can an emulated device pin the pages. */
@@ -405,11 +417,18 @@ TEST_F(dmabuf, no_copy_no_access)
 	ASSERT_EQ(0, ic(self->iommufd, IOMMU_TEST_CMD, &access));
 	pin.id = access.create_access.out_access_fd;
 	pin.access_pages.iova = iova;
-	ASSERT_EQ(-EOPNOTSUPP, ic(self->iommufd, IOMMU_TEST_CMD, &pin));
+	ASSERT_EQ(-EINVAL, ic(self->iommufd, IOMMU_TEST_CMD, &pin));
 	close(access.create_access.out_access_fd);
 
-	ASSERT_EQ(0, check_mapped(self->iommufd, self->hwpt_id, iova, 8 * PAGE));
+	/* The revoke unmaps both areas, each from its own domain. */
+	ASSERT_EQ(0, do_revoke(self->exporter, self->buf, DMABUF_IC_TEST_OP_REVOKE));
+	ASSERT_EQ(-ENOENT, check_mapped(self->iommufd, self->hwpt_id, iova, 8 * PAGE));
+	ASSERT_EQ(-ENOENT, check_mapped(self->iommufd, hwpt2, IOVA, 8 * PAGE));
+	ASSERT_EQ(0, unmap(self->iommufd, ioas2, IOVA, 8 * PAGE));
 	ASSERT_EQ(0, unmap(self->iommufd, self->ioas_id, iova, 8 * PAGE));
+	ASSERT_EQ(0, destroy(self->iommufd, stdev2));
+	ASSERT_EQ(0, destroy(self->iommufd, ioas2));
+	ASSERT_EQ(0, buf_status(self->exporter, self->buf).attachments);
 }
 
 /* Every bad argument has its errno and maps nothing. */

@@ -98,12 +98,18 @@ static bool edu_dma(void *bar0, __u64 src, __u64 dst, __u64 count, __u64 cmd)
 	return true;
 }
 
-/* RAM (at IOVA_RAM) -> edu's buffer -> the BAR (at IOVA_BAR), by DMA. */
-static bool copy_to_bar(void *edu, void *ram, char fill)
+/* RAM (at IOVA_RAM) -> edu's buffer -> @iova, by DMA. */
+static bool copy_to(void *edu, void *ram, char fill, __u64 iova)
 {
 	memset(ram, fill, XFER);
 	return edu_dma(edu, IOVA_RAM, EDU_BUFFER, XFER, 0) &&
-	       edu_dma(edu, EDU_BUFFER, IOVA_BAR, XFER, EDU_CMD_TO_RAM);
+	       edu_dma(edu, EDU_BUFFER, iova, XFER, EDU_CMD_TO_RAM);
+}
+
+/* RAM (at IOVA_RAM) -> edu's buffer -> the BAR (at IOVA_BAR), by DMA. */
+static bool copy_to_bar(void *edu, void *ram, char fill)
+{
+	return copy_to(edu, ram, fill, IOVA_BAR);
 }
 
 /* Whether the first @n bytes of the mapped BAR are all @c. */
@@ -240,6 +246,76 @@ TEST_F(p2p, dma_revoke_and_map_again)
 }
 
 /*
+ * A dma-buf of two ranges that are not contiguous in the BAR (QEMU exports
+ * one range per mmappable area): iommufd maps it as one area, and edu's DMA
+ * reaches both ranges through it, each at its own place in the BAR.
+ */
+#define IOVA_TWO 0x400000UL
+TEST_F(p2p, two_ranges)
+{
+	struct vfio_region_dma_range ranges[2] = { { 0, PAGE }, { 2 * PAGE, PAGE } };
+	struct iommu_ioas_map_file map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = self->ioas_id, .start = 0, .length = 2 * PAGE,
+		.iova = IOVA_TWO,
+	};
+	char *bar = self->bar2;
+	int dmabuf;
+
+	dmabuf = get_dma_buf(self->ivshmem, VFIO_PCI_BAR2_REGION_INDEX, 0,
+			     O_CLOEXEC, ranges, 2);
+	ASSERT_LE(0, dmabuf);
+	map.fd = dmabuf;
+	ASSERT_EQ(0, ic(self->iommufd, IOMMU_IOAS_MAP_FILE, &map));
+	SAY("a dma-buf of BAR2 pages 0 and 2 is mapped at IOVA 0x%lx, 2 pages\n", IOVA_TWO);
+
+	memset(bar, 0, 3 * PAGE);
+	ASSERT_TRUE(copy_to(self->edu_bar0, self->ram, 0x21, IOVA_TWO));
+	ASSERT_TRUE(copy_to(self->edu_bar0, self->ram, 0x22, IOVA_TWO + PAGE));
+	ASSERT_TRUE(all(bar, 0x21, XFER));
+	/* The buffer's second page is the BAR's third: the second range. */
+	ASSERT_TRUE(all(bar + 2 * PAGE, 0x22, XFER));
+	ASSERT_TRUE(all(bar + PAGE, 0, PAGE));
+	SAY("edu DMA reached both ranges: BAR2 page 0 holds 0x21, page 2 holds 0x22, page 1 is untouched\n");
+	close(dmabuf);
+}
+
+/*
+ * IOMMU_IOAS_MAP_FILE of a memfd, which the dma-buf import must not have
+ * disturbed: edu's DMA lands in the memfd's pages.
+ */
+#define IOVA_MEMFD 0x600000UL
+TEST_F(p2p, memfd_map_file)
+{
+	struct iommu_ioas_map_file map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = self->ioas_id, .start = 0, .length = PAGE,
+		.iova = IOVA_MEMFD,
+	};
+	char *mem;
+	int memfd;
+
+	memfd = memfd_create("p2p_dma", 0);
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(0, ftruncate(memfd, PAGE));
+	mem = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	memset(mem, 0, PAGE);
+	map.fd = memfd;
+	ASSERT_EQ(0, ic(self->iommufd, IOMMU_IOAS_MAP_FILE, &map));
+	ASSERT_TRUE(copy_to(self->edu_bar0, self->ram, 0x3c, IOVA_MEMFD));
+	ASSERT_TRUE(all(mem, 0x3c, XFER));
+	SAY("IOMMU_IOAS_MAP_FILE of a memfd at IOVA 0x%lx: edu's DMA landed in its pages\n",
+	    IOVA_MEMFD);
+	munmap(mem, PAGE);
+	close(memfd);
+}
+
+/*
  * No regression for today's VMMs: legacy VFIO type1 maps the mmapped BAR
  * and edu's DMA reaches it, also while a dma-buf of the same BAR exists.
  */
@@ -354,17 +430,20 @@ static bool copy_within_bar(void *edu, __u64 iova)
 
 /*
  * The scatter-gather offer: VFIO's dma-buf of ivshmem's BAR page, imported
- * by the test module for edu (PCI_DEV) through the DMA API. Needs a CPU that
- * Linux trusts to route peer-to-peer through the host bridge (the guest's
- * CPU says AMD family 17h) and edu with a 32-bit DMA mask.
+ * by the test module for edu (PCI_DEV) through the DMA API, as a framework
+ * importer or, with @classic, as a classic importer that uses mainline's
+ * dma-buf API only. Needs a CPU that Linux trusts to route peer-to-peer
+ * through the host bridge (the guest's CPU says AMD family 17h) and edu
+ * with a 32-bit DMA mask.
  */
-TEST(sgt_p2p_dma)
+static void check_sgt_p2p_dma(struct __test_metadata *_metadata, bool classic)
 {
 	struct vfio_region_dma_range first_page = { 0, PAGE };
 	struct dmabuf_ic_test_attach a = {
 		.flags = DMABUF_IC_TEST_ATTACH_INVALIDATE |
 			 DMABUF_IC_TEST_ATTACH_SGT_P2P |
-			 DMABUF_IC_TEST_ATTACH_PCI_DEV,
+			 DMABUF_IC_TEST_ATTACH_PCI_DEV |
+			 (classic ? DMABUF_IC_TEST_ATTACH_CLASSIC : 0),
 		.nr_accepts = 1, .accepts = { DMABUF_IC_TEST_SGT },
 	};
 	struct dmabuf_ic_test_status st = {};
@@ -435,6 +514,17 @@ TEST(sgt_p2p_dma)
 	close(dmabuf);
 	close(iommufd);
 	close(ivshmem);
+}
+
+TEST(sgt_p2p_dma)
+{
+	check_sgt_p2p_dma(_metadata, false);
+}
+
+/* The same, by an importer that knows nothing of interconnects. */
+TEST(classic_sgt_p2p_dma)
+{
+	check_sgt_p2p_dma(_metadata, true);
 }
 
 int main(int argc, char **argv)

@@ -317,7 +317,7 @@ static int current_buf(struct vfio_shared *v)
 /* out_flags of the buffer, and whether an importer holds it mapped. */
 static __u32 vfio_buf_state(int fd, bool *mapped)
 {
-	struct dma_buf_ic_attachment atts[16];
+	struct dma_buf_ic_info_attachment atts[16];
 	struct dma_buf_ic_info info = {
 		.size = sizeof(info), .num_attachments = 16,
 		.attachments_uptr = (uintptr_t)atts,
