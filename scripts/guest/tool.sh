@@ -70,7 +70,8 @@ t_inspect_ivshmem() {
 }
 t_inspect_small_bar() {
 	dmabuf-ic inspect "$rng" --bar 4 >/tmp/rng.txt &&
-		has "offer 1: phys-list" /tmp/rng.txt && lacks "offer 2" /tmp/rng.txt
+		has "offer 1: phys-list" /tmp/rng.txt && has "offer 2: sgt" /tmp/rng.txt &&
+		lacks "offer 3" /tmp/rng.txt
 }
 t_not_bound() {
 	status 3 dmabuf-ic inspect "$edu" && has driver_override /tmp/status.out
@@ -99,7 +100,7 @@ check "iommufd: imports dma-bufs through phys-list, honours revoke" t_iommufd
 check "devices: ivshmem exports dma-bufs, with its 4 MiB BAR2" t_devices
 check "devices: edu, not bound to vfio-pci, is not listed" t_devices_unbound
 check "inspect ivshmem BAR2: phys-list, then P2P sgt; iommufd would use phys-list" t_inspect_ivshmem
-check "inspect virtio-rng's 16 KiB BAR4: phys-list only" t_inspect_small_bar
+check "inspect virtio-rng's 16 KiB BAR4: phys-list, then sgt, as every BAR on 7.2" t_inspect_small_bar
 check "no such device: exit 3" status 3 dmabuf-ic inspect 0000:00:1f.6
 check "edu not bound to vfio-pci: exit 3, says how to bind" t_not_bound
 check "a range beyond the BAR: exit 1 with EINVAL" t_beyond_bar
