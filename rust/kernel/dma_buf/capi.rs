@@ -54,10 +54,7 @@ static dma_buf_ic_phys_list: &InterconnectType<PhysList> = &PHYS_LIST;
 /// `ty` is a static object with a static name that is never written.
 unsafe fn type_from_c(ty: &'static bindings::dma_buf_ic_type) -> TypeRef {
     let published = [TypeRef::from(&SGT), TypeRef::from(&PHYS_LIST)];
-    match published
-        .into_iter()
-        .find(|t| core::ptr::eq(t.as_c(), ty))
-    {
+    match published.into_iter().find(|t| core::ptr::eq(t.as_c(), ty)) {
         Some(t) => t,
         // SAFETY: Not the C view of a Rust type (those are all published
         // above), and static as the caller guarantees.
@@ -287,9 +284,7 @@ unsafe extern "C" fn dma_buf_ic_export_revoke(handle: *mut bindings::dma_buf_ic_
 ///
 /// `handle` comes from [`dma_buf_ic_export`] and was not put.
 #[export]
-unsafe extern "C" fn dma_buf_ic_export_unrevoke(
-    handle: *mut bindings::dma_buf_ic_export,
-) -> c_int {
+unsafe extern "C" fn dma_buf_ic_export_unrevoke(handle: *mut bindings::dma_buf_ic_export) -> c_int {
     // SAFETY: Guaranteed by the caller.
     from_result(|| unsafe { export_state(handle) }.unrevoke().map(|()| 0))
 }

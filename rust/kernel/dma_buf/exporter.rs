@@ -2,7 +2,7 @@
 
 //! Exporting dma-bufs whose importers negotiate an interconnect.
 //!
-//! [`export`] creates a dma-buf whose `dma_buf_ops` belong to this module.
+//! [`export()`] creates a dma-buf whose `dma_buf_ops` belong to this module.
 //! The driver keeps an [`Arc<Export<T>>`]: its state `T`, the interconnects
 //! it offers, and whether access is revoked. The state may outlive the
 //! buffer (userspace closed every fd) and the buffer may outlive the
@@ -180,7 +180,7 @@ pub struct Export<T: Exporter> {
 ///
 /// # Invariants
 ///
-/// `buf` is the buffer created by [`export`] for this state while that
+/// `buf` is the buffer created by [`export()`] for this state while that
 /// buffer exists, and `None` from the moment its release callback runs.
 /// `revoked` changes only while the buffer's reservation lock is held, or
 /// after the buffer is gone; once `dead` is set, `revoked` stays set.
@@ -249,7 +249,7 @@ impl<T: Exporter> Export<T> {
         this.exporter.map(req)
     }
 
-    /// Returns the export state of `buf` if it was exported by [`export`]
+    /// Returns the export state of `buf` if it was exported by [`export()`]
     /// with a driver state of type `T`.
     pub fn of(buf: &DmaBuf) -> Option<&Self> {
         let core = ExportCore::of(buf)?;
@@ -481,7 +481,7 @@ impl ExportCore {
     }
 }
 
-/// The `dma_buf_ops` of every buffer made by [`export`]; its address tells
+/// The `dma_buf_ops` of every buffer made by [`export()`]; its address tells
 /// this framework's buffers from other exporters'.
 ///
 /// There is no `pin`: a revocable buffer's memory can go away whatever the
@@ -541,7 +541,7 @@ unsafe fn classic_accepts(attach: *mut bindings::dma_buf_attachment) -> Result<A
 ///
 /// # Safety
 ///
-/// Called by the dma-buf core with a live buffer made by [`export`] and a
+/// Called by the dma-buf core with a live buffer made by [`export()`] and a
 /// new attachment.
 unsafe extern "C" fn export_attach(
     dmabuf: *mut bindings::dma_buf,
@@ -600,7 +600,7 @@ unsafe extern "C" fn export_detach(
 /// # Safety
 ///
 /// Called by the dma-buf core with the reservation lock held and a live
-/// attachment of a buffer made by [`export`].
+/// attachment of a buffer made by [`export()`].
 unsafe extern "C" fn export_map_dma_buf(
     attach: *mut bindings::dma_buf_attachment,
     dir: bindings::dma_data_direction,
@@ -630,7 +630,10 @@ unsafe extern "C" fn export_map_dma_buf(
             attach: unsafe { NonNull::new_unchecked(attach) },
             dir,
         })?;
-        let Some(table) = mapped.get::<super::interconnect::Sgt>().map(SgtMapping::as_raw) else {
+        let Some(table) = mapped
+            .get::<super::interconnect::Sgt>()
+            .map(SgtMapping::as_raw)
+        else {
             // Dropping it undoes it: keep the count right.
             drop(mapped);
             core.unmapped_locked();
@@ -686,7 +689,7 @@ unsafe extern "C" fn export_unmap_dma_buf(
 /// # Safety
 ///
 /// Called once by the dma-buf core when the last reference is gone, with
-/// `priv` as set by [`export`].
+/// `priv` as set by [`export()`].
 unsafe extern "C" fn export_release(dmabuf: *mut bindings::dma_buf) {
     // SAFETY: `priv` points to the core of the `Export<T>` that the buffer
     // holds a reference to until the end of this function.
@@ -714,7 +717,8 @@ unsafe extern "C" fn export_release(dmabuf: *mut bindings::dma_buf) {
 ///
 /// static DROPPED: AtomicBool = AtomicBool::new(false);
 /// // SAFETY: The doctests are built into the kernel, whose modules are NULL.
-/// static DOCTEST: kernel::ThisModule = unsafe { kernel::ThisModule::from_ptr(core::ptr::null_mut()) };
+/// static DOCTEST: kernel::ThisModule =
+///     unsafe { kernel::ThisModule::from_ptr(core::ptr::null_mut()) };
 /// struct Bar;
 /// impl Exporter for Bar {
 ///     fn map(&self, _req: &MapRequest<'_>) -> Result<Mapped> {
@@ -782,7 +786,7 @@ pub fn export<T: Exporter>(
     export_raw(exporter, offers, size, name, owner.as_ptr(), O_RDWR)
 }
 
-/// [`export`] with the raw owner and file flags of `dma_buf_export_info`.
+/// [`export()`] with the raw owner and file flags of `dma_buf_export_info`.
 pub(crate) fn export_raw<T: Exporter>(
     exporter: T,
     offers: OfferList,

@@ -441,7 +441,8 @@ pub fn for_each_attachment(resv: &ResvLocked<'_>, mut f: impl FnMut(&AttachmentV
 /// let page = Page::alloc_page(GFP_KERNEL)?;
 /// let phys = PhysRange::of_page(&page);
 /// // SAFETY: The doctests are built into the kernel, whose modules are NULL.
-/// static DOCTEST: kernel::ThisModule = unsafe { kernel::ThisModule::from_ptr(core::ptr::null_mut()) };
+/// static DOCTEST: kernel::ThisModule =
+///     unsafe { kernel::ThisModule::from_ptr(core::ptr::null_mut()) };
 /// let (state, buf) = export(Bar(page), offers, 4096, c"doctest", &DOCTEST)?;
 ///
 /// let accepts = AcceptList::builder().accept(&PHYS_LIST, ())?.honours_invalidation(true);

@@ -738,5 +738,4 @@ impl Interconnect for PhysList {
 }
 
 /// The physical-range-list interconnect.
-pub static PHYS_LIST: InterconnectType<PhysList> =
-    InterconnectType::new(c"phys-list");
+pub static PHYS_LIST: InterconnectType<PhysList> = InterconnectType::new(c"phys-list");

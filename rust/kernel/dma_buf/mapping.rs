@@ -38,8 +38,12 @@ pub struct PhysRange {
 // The C interface hands `struct phys_vec` arrays over as `PhysRange` slices.
 crate::static_assert!(
     core::mem::size_of::<PhysRange>() == core::mem::size_of::<bindings::phys_vec>()
-        && core::mem::offset_of!(PhysRange, addr) == core::mem::offset_of!(bindings::phys_vec, paddr)
-        && core::mem::offset_of!(PhysRange, len) == core::mem::offset_of!(bindings::phys_vec, len)
+);
+crate::static_assert!(
+    core::mem::offset_of!(PhysRange, addr) == core::mem::offset_of!(bindings::phys_vec, paddr)
+);
+crate::static_assert!(
+    core::mem::offset_of!(PhysRange, len) == core::mem::offset_of!(bindings::phys_vec, len)
 );
 
 impl PhysRange {
@@ -294,9 +298,7 @@ impl SgtMapping {
         // SAFETY: By the type invariant the table is mapped and stays so,
         // unchanged, while `self` is borrowed.
         let table = unsafe { SGTable::from_raw(self.table.as_ptr()) };
-        table
-            .iter()
-            .map(|sg| (sg.dma_address(), sg.dma_len()))
+        table.iter().map(|sg| (sg.dma_address(), sg.dma_len()))
     }
 
     /// Returns the raw table, for importers that hand it to C code.

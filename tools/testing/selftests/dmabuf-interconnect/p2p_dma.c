@@ -278,7 +278,8 @@ TEST_F(p2p, two_ranges)
 	/* The buffer's second page is the BAR's third: the second range. */
 	ASSERT_TRUE(all(bar + 2 * PAGE, 0x22, XFER));
 	ASSERT_TRUE(all(bar + PAGE, 0, PAGE));
-	SAY("edu DMA reached both ranges: BAR2 page 0 holds 0x21, page 2 holds 0x22, page 1 is untouched\n");
+	SAY("edu DMA reached both ranges: BAR2 page 0 holds 0x21, page 2 holds 0x22,\n"
+	    "  page 1 is untouched\n");
 	close(dmabuf);
 }
 
