@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 [ -f "$OBJ/.config" ] || die "no kernel config: run scripts/config.sh first"
-stage "building the kernel (first build about 16 minutes on 2 cores, then incremental)"
+stage "building the kernel (a first build takes about 8 minutes on 2 idle cores, then incremental)"
 before=$(date +%s)
 run_logged build "kernel build failed" make "${KMAKE_ARGS[@]}" -j"$JOBS" bzImage
 # Rust warnings do not fail the kernel build by default: fail on them here.

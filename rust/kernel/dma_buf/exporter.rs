@@ -578,20 +578,40 @@ unsafe extern "C" fn export_attach(
 
 /// Frees what `export_attach` kept for a classic importer.
 ///
+/// An importer should unmap before it detaches; one that did not has its
+/// mappings ended here, as its unmaps would have, so that no revoke waits
+/// for them forever.
+///
 /// # Safety
 ///
-/// Called by the dma-buf core with a live attachment, once, after every
-/// mapping of it was unmapped.
+/// Called by the dma-buf core, without the reservation lock, with a live
+/// attachment of a buffer made by [`export()`] that is no longer on the
+/// buffer's list, once; the importer holds a reference to the buffer.
 unsafe extern "C" fn export_detach(
-    _dmabuf: *mut bindings::dma_buf,
+    dmabuf: *mut bindings::dma_buf,
     attach: *mut bindings::dma_buf_attachment,
 ) {
     // SAFETY: The attachment is live; `priv` is ours.
     let state = unsafe { (*attach).priv_ };
-    if !state.is_null() {
-        // SAFETY: `export_attach` set it to a boxed `ClassicAttach`, and
-        // nothing uses it after detach.
-        drop(unsafe { KBox::from_raw(state.cast::<ClassicAttach>()) });
+    if state.is_null() {
+        return;
+    }
+    // SAFETY: `export_attach` set it to a boxed `ClassicAttach`; the
+    // attachment is off the buffer's list, so nothing else uses it now.
+    let mut state = unsafe { KBox::from_raw(state.cast::<ClassicAttach>()) };
+    if state.mappings.is_empty() {
+        return;
+    }
+    // SAFETY: The importer's reference keeps the buffer alive.
+    let buf = unsafe { DmaBuf::from_raw(dmabuf) };
+    // Mappings end under the reservation lock, as in `export_unmap_dma_buf`.
+    let _resv = buf.lock_resv();
+    let core = ExportCore::of(buf);
+    while let Some(mapped) = state.mappings.pop() {
+        drop(mapped);
+        if let Some(core) = core {
+            core.unmapped_locked();
+        }
     }
 }
 
