@@ -135,8 +135,8 @@ def main():
     info = {k: v for k, v in tables["info"]}
     text = ("## Map and unmap\n\n" + md + "\n\n## Revoke\n\n" + "\n".join(revoke) +
             "\n\n## Attach\n\n" + "\n".join(attach) + "\n\n" +
-            f"BAR: {human(int(info.get('bar_bytes', 0)))}; first export of the BAR "
-            f"(p2pdma pages): {fmt(info.get('first_export_ns', 0))} instructions.\n")
+            f"BAR: {human(int(info.get('bar_bytes', 0)))}; first export of the BAR: "
+            f"{fmt(info.get('first_export_ns', 0))} instructions.\n")
     (out_dir / "tables.md").write_text(text)
     (out_dir / "map.svg").write_text(svg_plot(by_size))
     print(text)

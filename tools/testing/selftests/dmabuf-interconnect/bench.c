@@ -466,7 +466,7 @@ int main(void)
 	CHECK("bind", iommufd);
 	bar = bar_size(ivshmem, VFIO_PCI_BAR2_REGION_INDEX, NULL);
 	printf("csv,info,bar_bytes,%llu\n", (unsigned long long)bar);
-	/* The first export gives the BAR its p2pdma pages, once. */
+	/* The first export of the BAR, which may set up per-BAR state. */
 	t0 = now_ns();
 	fd = get_dma_buf(ivshmem, VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC, &page, 1);
 	CHECK("first export", fd);
