@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "../kselftest_harness.h"
-#include "../../../../drivers/dma-buf/dmabuf-ic-test.h"
+#include "ic_test_dev.h"
 
 #define DEV_PATH "/dev/dmabuf_ic_test"
 #define SGT DMABUF_IC_TEST_SGT
@@ -31,13 +31,6 @@
 #define BUF_SIZE (NR_PAGES * 4096UL)
 
 /* Returns the ioctl's result, or -errno. */
-static int ic(int fd, unsigned long cmd, void *arg)
-{
-	int ret = ioctl(fd, cmd, arg);
-
-	return ret < 0 ? -errno : ret;
-}
-
 static int do_export(int dev, __u32 flags, const __u32 *offers, __u32 nr,
 		     __u32 link, __u32 pages)
 {
@@ -67,48 +60,11 @@ static int do_attach(int dev, int fd, __u32 flags, const __u32 *accepts,
 	return a.id;
 }
 
-static int do_map(int dev, __u32 id, struct dmabuf_ic_test_map *m)
-{
-	memset(m, 0, sizeof(*m));
-	m->id = id;
-	return ic(dev, DMABUF_IC_TEST_MAP, m);
-}
-
-static int do_id(int dev, unsigned long cmd, __u32 id)
-{
-	return ic(dev, cmd, &id);
-}
-
-static int do_revoke(int dev, int fd, __u32 op)
-{
-	struct dmabuf_ic_test_revoke r = { .fd = fd, .op = op };
-
-	return ic(dev, DMABUF_IC_TEST_REVOKE, &r);
-}
-
-static struct dmabuf_ic_test_status status(int dev, __u32 id)
-{
-	struct dmabuf_ic_test_status s = { .id = id };
-
-	if (ic(dev, DMABUF_IC_TEST_STATUS, &s))
-		s.negotiated = -1U;
-	return s;
-}
-
 static int status_errno(int dev, __u32 id)
 {
 	struct dmabuf_ic_test_status s = { .id = id };
 
 	return ic(dev, DMABUF_IC_TEST_STATUS, &s);
-}
-
-static struct dmabuf_ic_test_buf_status buf_status(int dev, int fd)
-{
-	struct dmabuf_ic_test_buf_status s = { .fd = fd };
-
-	if (ic(dev, DMABUF_IC_TEST_BUF_STATUS, &s))
-		s.revoked = -1U;
-	return s;
 }
 
 /* The lowest free file descriptor: a leaked fd would move it. */
