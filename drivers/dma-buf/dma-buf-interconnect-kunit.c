@@ -2,19 +2,25 @@
 /*
  * KUnit tests of the C interface of the dma-buf interconnect framework:
  * a C exporter and a C importer negotiate, through a private interconnect
- * defined here and the built-in ones, map, and get revoked.
+ * defined here and the built-in ones, map, and get revoked; an exporter
+ * that maps its own attachment while it maps; a buffer of an exporter
+ * outside the framework whose memory is ready only when a fence signals.
  */
 #include <kunit/test.h>
 #include <linux/device.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-buf-interconnect.h>
+#include <linux/dma-fence.h>
 #include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
 #include <linux/err.h>
+#include <linux/fcntl.h>
 #include <linux/file.h>
 #include <linux/gfp.h>
 #include <linux/io.h>
 #include <linux/scatterlist.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #define NR_PAGES 2
 
@@ -183,6 +189,20 @@ attach_one(struct ic_kunit *t, struct dma_buf *buf,
 				 &test_importer_ops, &t->invalidations);
 }
 
+/*
+ * The physical list through the entry point for importers that program an
+ * IOMMU. This test keeps that promise by mapping the ranges for nothing: it
+ * only compares them.
+ */
+static struct dma_buf_ic_attachment *
+attach_phys(struct ic_kunit *t, struct dma_buf *buf)
+{
+	struct dma_buf_ic_entry accept = { dma_buf_ic_phys_list, 0 };
+
+	return dma_buf_ic_attach_iommu(buf, t->dev, &accept, 1,
+				       &test_importer_ops, &t->invalidations);
+}
+
 /* Each side's choice, private and built-in, through the C interface. */
 static void ic_kunit_negotiation(struct kunit *test)
 {
@@ -207,7 +227,16 @@ static void ic_kunit_negotiation(struct kunit *test)
 	/* A revocable buffer needs an importer that honours invalidation. */
 	KUNIT_EXPECT_EQ(test, -EOPNOTSUPP,
 			PTR_ERR(attach_one(t, buf, dma_buf_ic_sgt, 0, false)));
-	phys = attach_one(t, buf, dma_buf_ic_phys_list, 0, true);
+	/* Physical addresses only for importers that program an IOMMU. */
+	KUNIT_EXPECT_EQ(test, -EPERM,
+			PTR_ERR(attach_one(t, buf, dma_buf_ic_phys_list, 0, true)));
+	KUNIT_EXPECT_EQ(test, -EPERM,
+			PTR_ERR(dma_buf_ic_negotiate(buf, t->dev, &t->offers[1],
+						     1, true)));
+	KUNIT_EXPECT_PTR_EQ(test, dma_buf_ic_phys_list,
+			    dma_buf_ic_negotiate_iommu(buf, t->dev,
+						       &t->offers[1], 1));
+	phys = attach_phys(t, buf);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(phys));
 	KUNIT_EXPECT_PTR_EQ(test, dma_buf_ic_phys_list, dma_buf_ic_negotiated(phys));
 	sgt = attach_one(t, buf, dma_buf_ic_sgt, 0, true);
@@ -295,9 +324,272 @@ static void ic_kunit_bad_export(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, buf);
 }
 
+/*
+ * Reachability is part of negotiation: the table of a provider's MMIO is
+ * skipped for an importer whose device cannot reach it (here the provider
+ * is no PCI device at all), which falls back to its next choice.
+ */
+static void ic_kunit_unreachable_provider(struct kunit *test)
+{
+	struct ic_kunit *t = test->priv;
+	struct dma_buf_ic_entry offers[] = {
+		{ dma_buf_ic_sgt, DMA_BUF_IC_SGT_P2P }, { &test_link, 7 },
+	};
+	struct dma_buf_ic_entry accepts[] = {
+		{ dma_buf_ic_sgt, DMA_BUF_IC_SGT_P2P }, { &test_link, 7 },
+	};
+	struct dma_buf_ic_export_info info = t->info;
+	struct dma_buf_ic_export *export;
+	struct dma_buf_ic_attachment *a;
+	struct dma_buf *buf;
+
+	info.offers = offers;
+	info.nr_offers = ARRAY_SIZE(offers);
+	info.provider = t->dev;
+	export = dma_buf_ic_export(&info, &buf);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(export));
+
+	KUNIT_EXPECT_PTR_EQ(test, &test_link,
+			    dma_buf_ic_negotiate(buf, t->dev, accepts, 2, true));
+	a = dma_buf_ic_attach(buf, t->dev, accepts, 2, true,
+			      &test_importer_ops, &t->invalidations);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(a));
+	KUNIT_EXPECT_PTR_EQ(test, &test_link, dma_buf_ic_negotiated(a));
+	dma_buf_ic_detach(a);
+	/* No second choice: nothing is attached. */
+	KUNIT_EXPECT_EQ(test, -EOPNOTSUPP,
+			PTR_ERR(dma_buf_ic_attach(buf, t->dev, accepts, 1, true,
+						  &test_importer_ops,
+						  &t->invalidations)));
+	dma_buf_ic_export_put(export);
+	dma_buf_put(buf);
+	flush_delayed_fput();
+	KUNIT_EXPECT_TRUE(test, t->exp.released);
+}
+
+/*
+ * An exporter that, while it maps an attachment, maps that same attachment
+ * again (it imports its own buffer). The framework holds no reference into
+ * the attachment across the exporter's callback: the nested map wins, the
+ * outer one is ended and fails with EBUSY, and the count of mappings stays
+ * right, so that a revoke returns.
+ */
+struct self_importer {
+	struct dma_buf_ic_attachment *self;
+	int depth, maps, unmaps, nested_ret;
+	u64 nested_cookie, last_unmapped;
+	bool released;
+};
+
+static int self_map_private(void *priv, const struct dma_buf_ic_type *type,
+			    struct dma_buf_attachment *attach, u64 *cookie)
+{
+	struct self_importer *s = priv;
+
+	s->maps++;
+	if (s->self && !s->depth) {
+		s->depth++;
+		s->nested_ret = dma_buf_ic_map_private(s->self,
+						       &s->nested_cookie);
+		s->depth--;
+		*cookie = 1;
+	} else {
+		*cookie = 2;
+	}
+	return 0;
+}
+
+static void self_unmap_private(void *priv, const struct dma_buf_ic_type *type,
+			       struct dma_buf_attachment *attach, u64 cookie)
+{
+	struct self_importer *s = priv;
+
+	s->unmaps++;
+	s->last_unmapped = cookie;
+}
+
+static void self_release(void *priv)
+{
+	struct self_importer *s = priv;
+
+	s->released = true;
+}
+
+static const struct dma_buf_ic_exporter_ops self_exporter_ops = {
+	.map_private = self_map_private,
+	.unmap_private = self_unmap_private,
+	.release = self_release,
+};
+
+static void ic_kunit_self_import(struct kunit *test)
+{
+	struct ic_kunit *t = test->priv;
+	struct dma_buf_ic_entry offer = { &test_link, 5 };
+	struct dma_buf_ic_export_info info = {
+		.name = "dma_buf_ic_kunit_self",
+		.size = PAGE_SIZE,
+		.offers = &offer,
+		.nr_offers = 1,
+		.revocable = true,
+		.ops = &self_exporter_ops,
+	};
+	struct self_importer s = {};
+	struct dma_buf_ic_export *export;
+	struct dma_buf *buf;
+	u64 cookie = 0;
+
+	info.priv = &s;
+	export = dma_buf_ic_export(&info, &buf);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(export));
+	s.self = attach_one(t, buf, &test_link, 5, true);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(s.self));
+
+	dma_resv_lock(buf->resv, NULL);
+	KUNIT_EXPECT_EQ(test, -EBUSY, dma_buf_ic_map_private(s.self, &cookie));
+	KUNIT_EXPECT_EQ(test, 0, s.nested_ret);
+	KUNIT_EXPECT_EQ(test, 2ULL, s.nested_cookie);
+	KUNIT_EXPECT_EQ(test, 2, s.maps);
+	/* The outer mapping, ended without ever being the attachment's. */
+	KUNIT_EXPECT_EQ(test, 1, s.unmaps);
+	KUNIT_EXPECT_EQ(test, 1ULL, s.last_unmapped);
+	/* The nested one is the attachment's until it is unmapped. */
+	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_unmap(s.self));
+	KUNIT_EXPECT_EQ(test, 2ULL, s.last_unmapped);
+	KUNIT_EXPECT_EQ(test, -ENOENT, dma_buf_ic_unmap(s.self));
+	dma_resv_unlock(buf->resv);
+
+	/* Every mapping counted has ended: the revoke does not wait. */
+	dma_buf_ic_export_revoke(export);
+	KUNIT_EXPECT_EQ(test, 1, t->invalidations);
+	KUNIT_EXPECT_EQ(test, 2, s.unmaps);
+	dma_buf_ic_detach(s.self);
+	dma_buf_ic_export_put(export);
+	dma_buf_put(buf);
+	flush_delayed_fput();
+	KUNIT_EXPECT_TRUE(test, s.released);
+}
+
+/*
+ * An exporter outside the framework that moves its buffer (it has pin, so
+ * it is dynamic): the memory is ready only when its kernel fence signals.
+ * A framework importer's map returns only after that.
+ */
+struct late_fence {
+	struct dma_fence base;	/* first: the default release kfree()s it */
+	spinlock_t lock;
+	struct delayed_work work;
+};
+
+static const char *late_fence_name(struct dma_fence *fence)
+{
+	return "dma_buf_ic_kunit";
+}
+
+static const struct dma_fence_ops late_fence_ops = {
+	.get_driver_name = late_fence_name,
+	.get_timeline_name = late_fence_name,
+};
+
+static void late_fence_signal(struct work_struct *work)
+{
+	struct late_fence *f = container_of(work, struct late_fence, work.work);
+
+	dma_fence_signal(&f->base);
+	dma_fence_put(&f->base);
+}
+
+static int foreign_pin(struct dma_buf_attachment *attach)
+{
+	return 0;
+}
+
+static void foreign_unpin(struct dma_buf_attachment *attach)
+{
+}
+
+static struct sg_table *foreign_map(struct dma_buf_attachment *attach,
+				    enum dma_data_direction dir)
+{
+	return test_map_sgt(attach->dmabuf->priv, attach, dir);
+}
+
+static void foreign_unmap(struct dma_buf_attachment *attach,
+			  struct sg_table *sgt, enum dma_data_direction dir)
+{
+	test_unmap_sgt(attach->dmabuf->priv, attach, sgt, dir);
+}
+
+static void foreign_release(struct dma_buf *buf)
+{
+	test_release(buf->priv);
+}
+
+static const struct dma_buf_ops foreign_ops = {
+	.pin = foreign_pin,
+	.unpin = foreign_unpin,
+	.map_dma_buf = foreign_map,
+	.unmap_dma_buf = foreign_unmap,
+	.release = foreign_release,
+};
+
+static void ic_kunit_foreign_fence(struct kunit *test)
+{
+	struct ic_kunit *t = test->priv;
+	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
+	struct dma_buf_ic_attachment *a;
+	struct late_fence *fence;
+	struct sg_table *sgt;
+	struct dma_buf *buf;
+
+	exp_info.ops = &foreign_ops;
+	exp_info.size = NR_PAGES * PAGE_SIZE;
+	exp_info.flags = O_RDWR;
+	exp_info.priv = &t->exp;
+	buf = dma_buf_export(&exp_info);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(buf));
+
+	fence = kzalloc(sizeof(*fence), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, fence);
+	spin_lock_init(&fence->lock);
+	dma_fence_init(&fence->base, &late_fence_ops, &fence->lock,
+		       dma_fence_context_alloc(1), 1);
+	INIT_DELAYED_WORK(&fence->work, late_fence_signal);
+	dma_resv_lock(buf->resv, NULL);
+	KUNIT_ASSERT_EQ(test, 0, dma_resv_reserve_fences(buf->resv, 1));
+	dma_resv_add_fence(buf->resv, &fence->base, DMA_RESV_USAGE_KERNEL);
+	dma_resv_unlock(buf->resv);
+	/* The work's reference; the buffer holds its own. */
+	dma_fence_get(&fence->base);
+	schedule_delayed_work(&fence->work, msecs_to_jiffies(200));
+
+	/* A dynamic exporter can move the buffer: invalidation is a must. */
+	KUNIT_EXPECT_EQ(test, -EOPNOTSUPP,
+			PTR_ERR(attach_one(t, buf, dma_buf_ic_sgt, 0, false)));
+	a = attach_one(t, buf, dma_buf_ic_sgt, 0, true);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(a));
+	dma_resv_lock(buf->resv, NULL);
+	sgt = dma_buf_ic_map_sgt(a);
+	KUNIT_EXPECT_FALSE(test, IS_ERR(sgt));
+	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(&fence->base));
+	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_unmap(a));
+	dma_resv_unlock(buf->resv);
+	dma_buf_ic_detach(a);
+	KUNIT_EXPECT_EQ(test, 1, t->exp.maps);
+	KUNIT_EXPECT_EQ(test, 1, t->exp.unmaps);
+
+	/* Whatever happened above, the work has run before the test ends. */
+	flush_delayed_work(&fence->work);
+	dma_buf_put(buf);
+	flush_delayed_fput();
+	KUNIT_EXPECT_TRUE(test, t->exp.released);
+}
+
 static struct kunit_case ic_kunit_cases[] = {
 	KUNIT_CASE(ic_kunit_negotiation),
 	KUNIT_CASE(ic_kunit_bad_export),
+	KUNIT_CASE(ic_kunit_unreachable_provider),
+	KUNIT_CASE(ic_kunit_self_import),
+	KUNIT_CASE(ic_kunit_foreign_fence),
 	{}
 };
 

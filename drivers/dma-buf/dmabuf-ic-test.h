@@ -104,6 +104,14 @@ struct dmabuf_ic_test_revoke {
  * until it unmaps: mainline lets exporters wait for such importers.
  */
 #define DMABUF_IC_TEST_ATTACH_CLASSIC (1U << 3)
+/*
+ * The importer may accept DMABUF_IC_TEST_PHYS_LIST: it only reads the
+ * physical ranges back (DMABUF_IC_TEST_MAP), maps them for no CPU and hands
+ * them to no device. Without this flag the importer is an ordinary one,
+ * which the framework does not trust with physical addresses: accepting
+ * DMABUF_IC_TEST_PHYS_LIST fails with EPERM.
+ */
+#define DMABUF_IC_TEST_ATTACH_PHYS_READER (1U << 4)
 
 /**
  * struct dmabuf_ic_test_attach - DMABUF_IC_TEST_ATTACH

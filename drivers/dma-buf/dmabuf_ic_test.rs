@@ -32,8 +32,8 @@ use kernel::{
         exporter::{export, Export, Exporter, MapRequest, Mapped},
         importer::{attach, Attachment, Importer},
         interconnect::{
-            AcceptList, Interconnect, InterconnectType, OfferList, SgtAccept, SgtOffer, TypeRef,
-            PHYS_LIST, SGT,
+            AcceptList, Interconnect, InterconnectType, OfferList, PhysListAccess, SgtAccept,
+            SgtOffer, TypeRef, PHYS_LIST, SGT,
         },
         mapping::{PhysRange, PhysRanges, SgtMapping},
         DmaBuf, ResvLocked,
@@ -77,7 +77,7 @@ impl Interconnect for TestLink {
     type Accept = u32;
     type Mapping = LinkMapping;
 
-    fn matches(offer: &u32, accept: &u32) -> bool {
+    fn matches(offer: &u32, accept: &u32, _importer: &Device) -> bool {
         offer == accept
     }
 }
@@ -574,7 +574,13 @@ impl Context {
             offers = match ty {
                 bindings::dmabuf_ic_test_type_DMABUF_IC_TEST_SGT => {
                     let peer_to_peer = args.flags & bindings::DMABUF_IC_TEST_EXPORT_SGT_P2P != 0;
-                    offers.offer(&SGT, SgtOffer { peer_to_peer })?
+                    // Pages that claim to be MMIO, of no PCI device: no
+                    // reachability check.
+                    let sgt = SgtOffer {
+                        peer_to_peer,
+                        provider: None,
+                    };
+                    offers.offer(&SGT, sgt)?
                 }
                 bindings::dmabuf_ic_test_type_DMABUF_IC_TEST_PHYS_LIST => {
                     offers.offer(&PHYS_LIST, ())?
@@ -613,11 +619,13 @@ impl Context {
         let known = bindings::DMABUF_IC_TEST_ATTACH_INVALIDATE
             | bindings::DMABUF_IC_TEST_ATTACH_SGT_P2P
             | bindings::DMABUF_IC_TEST_ATTACH_PCI_DEV
-            | bindings::DMABUF_IC_TEST_ATTACH_CLASSIC;
+            | bindings::DMABUF_IC_TEST_ATTACH_CLASSIC
+            | bindings::DMABUF_IC_TEST_ATTACH_PHYS_READER;
         if args.flags & !known != 0 {
             return Err(EINVAL);
         }
         let honours = args.flags & bindings::DMABUF_IC_TEST_ATTACH_INVALIDATE != 0;
+        let reader = args.flags & bindings::DMABUF_IC_TEST_ATTACH_PHYS_READER != 0;
         let p2p = args.flags & bindings::DMABUF_IC_TEST_ATTACH_SGT_P2P != 0;
         let classic = args.flags & bindings::DMABUF_IC_TEST_ATTACH_CLASSIC != 0;
         let types = type_list(&args.accepts, args.nr_accepts)?;
@@ -628,7 +636,7 @@ impl Context {
             }
             None
         } else {
-            Some(accept_list(types, args.link_id, honours, p2p)?)
+            Some(accept_list(types, args.link_id, honours, p2p, reader)?)
         };
 
         let buf = DmaBuf::get(args.fd)?;
@@ -754,7 +762,16 @@ impl PinnedDrop for Context {
 }
 
 /// Builds a framework importer's accept list from uAPI types.
-fn accept_list(types: &[u32], link_id: u32, honours: bool, p2p: bool) -> Result<AcceptList> {
+///
+/// Only a physical-range reader may accept the physical list; an ordinary
+/// importer asking for it gets `EPERM`.
+fn accept_list(
+    types: &[u32],
+    link_id: u32,
+    honours: bool,
+    p2p: bool,
+    reader: bool,
+) -> Result<AcceptList> {
     let mut accepts = AcceptList::builder();
     for &ty in types {
         accepts = match ty {
@@ -764,9 +781,16 @@ fn accept_list(types: &[u32], link_id: u32, honours: bool, p2p: bool) -> Result<
                     allow_peer_to_peer: p2p,
                 },
             )?,
-            bindings::dmabuf_ic_test_type_DMABUF_IC_TEST_PHYS_LIST => {
-                accepts.accept(&PHYS_LIST, ())?
+            bindings::dmabuf_ic_test_type_DMABUF_IC_TEST_PHYS_LIST if reader => {
+                // SAFETY: A reader maps the ranges for nobody: `map_framework`
+                // only reports their first address and total length to the
+                // test, and the buffer's memory is reached through no CPU
+                // mapping and no device of this importer. Invalidation
+                // drops the ranges with the mapping.
+                let access = unsafe { PhysListAccess::new() };
+                accepts.accept(&PHYS_LIST, access)?
             }
+            bindings::dmabuf_ic_test_type_DMABUF_IC_TEST_PHYS_LIST => return Err(EPERM),
             bindings::dmabuf_ic_test_type_DMABUF_IC_TEST_LINK => {
                 accepts.accept(&TEST_LINK, link_id)?
             }

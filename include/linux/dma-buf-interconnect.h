@@ -48,15 +48,20 @@ struct dma_buf_ic_type {
 
 /*
  * The DMA-mapped scatter-gather table. Entry data: for an offer,
- * DMA_BUF_IC_SGT_P2P if the memory is PCI MMIO; for an acceptance,
- * DMA_BUF_IC_SGT_P2P if the importer's device can reach PCI MMIO.
+ * DMA_BUF_IC_SGT_P2P if the memory is PCI MMIO (of the export's @provider,
+ * if it names one: importers whose device cannot reach it by peer-to-peer
+ * DMA, as pci_p2pdma_distance() tells, then skip this offer at
+ * negotiation); for an acceptance, DMA_BUF_IC_SGT_P2P if the importer's
+ * device can reach PCI MMIO.
  */
 extern const struct dma_buf_ic_type *const dma_buf_ic_sgt;
 #define DMA_BUF_IC_SGT_P2P 1ULL
 
 /*
  * The list of physical ranges, for importers that program an IOMMU
- * themselves. Entry data: 0.
+ * themselves. Entry data: 0. Only dma_buf_ic_attach_iommu() and
+ * dma_buf_ic_negotiate_iommu() accept it; the generic entry points refuse
+ * it with EPERM.
  */
 extern const struct dma_buf_ic_type *const dma_buf_ic_phys_list;
 
@@ -111,6 +116,9 @@ struct dma_buf_ic_exporter_ops {
  * @nr_offers: entries in @offers, at least one
  * @revocable: the exporter may revoke access; only importers that honour
  *	invalidation can then attach
+ * @provider: the device whose memory the buffer is, or NULL; for PCI
+ *	MMIO the PCI device, so that negotiation can tell which importers
+ *	reach it. Must outlive the export (the offers hold a reference).
  * @ranges: the buffer's physical ranges, in order, covering @size exactly;
  *	each page aligned with a non-zero length that is a multiple of the
  *	page size; needed only if dma_buf_ic_phys_list is offered
@@ -127,6 +135,7 @@ struct dma_buf_ic_export_info {
 	const struct dma_buf_ic_entry *offers;
 	unsigned int nr_offers;
 	bool revocable;
+	struct device *provider;
 	const struct phys_vec *ranges;
 	unsigned int nr_ranges;
 	const struct dma_buf_ic_exporter_ops *ops;
@@ -175,29 +184,47 @@ struct dma_buf_ic_importer_ops {
 struct dma_buf_ic_attachment;
 
 /*
- * dma_buf_ic_attach() negotiates and attaches; an ERR_PTR on failure:
- * EOPNOTSUPP (nothing in common, or a revocable buffer and an importer
- * that does not honour invalidation), ENODEV (revoked for good), EINVAL.
- * @ops and @priv must stay valid until dma_buf_ic_detach(), which takes
- * the reservation lock and ends the mapping, if any.
+ * dma_buf_ic_attach() negotiates, for the importer's device @dev, and
+ * attaches; an ERR_PTR on failure: EOPNOTSUPP (nothing in common, or a
+ * revocable buffer and an importer that does not honour invalidation),
+ * ENODEV (revoked for good), EPERM (@accepts names dma_buf_ic_phys_list),
+ * EINVAL. @ops and @priv must stay valid until dma_buf_ic_detach(), which
+ * takes the reservation lock and ends the mapping, if any.
+ *
+ * dma_buf_ic_attach_iommu() is the same for an importer that programs IOMMU
+ * page tables itself and may accept dma_buf_ic_phys_list. Calling it is a
+ * promise: the importer hands the physical ranges to no CPU mapping and no
+ * device, only to IOMMU page tables of its own, and before its invalidate
+ * callback returns it has removed them from those tables with the IOTLB
+ * flushed. It always honours invalidation.
  */
 struct dma_buf_ic_attachment *
 dma_buf_ic_attach(struct dma_buf *dmabuf, struct device *dev,
 		  const struct dma_buf_ic_entry *accepts,
 		  unsigned int nr_accepts, bool honours_invalidation,
 		  const struct dma_buf_ic_importer_ops *ops, void *priv);
+struct dma_buf_ic_attachment *
+dma_buf_ic_attach_iommu(struct dma_buf *dmabuf, struct device *dev,
+			const struct dma_buf_ic_entry *accepts,
+			unsigned int nr_accepts,
+			const struct dma_buf_ic_importer_ops *ops, void *priv);
 void dma_buf_ic_detach(struct dma_buf_ic_attachment *attach);
 
 /*
  * dma_buf_ic_negotiate() tells which interconnect dma_buf_ic_attach() would
- * negotiate with the same arguments, without attaching: the type, or an
- * ERR_PTR with the errno that dma_buf_ic_attach() would return. For
+ * negotiate with the same arguments, without attaching (and
+ * dma_buf_ic_negotiate_iommu() the same for dma_buf_ic_attach_iommu()):
+ * the type, or an ERR_PTR with the errno that the attach would return. For
  * discovery: what is true now may change before an attach.
  */
 const struct dma_buf_ic_type *
-dma_buf_ic_negotiate(struct dma_buf *dmabuf,
+dma_buf_ic_negotiate(struct dma_buf *dmabuf, struct device *dev,
 		     const struct dma_buf_ic_entry *accepts,
 		     unsigned int nr_accepts, bool honours_invalidation);
+const struct dma_buf_ic_type *
+dma_buf_ic_negotiate_iommu(struct dma_buf *dmabuf, struct device *dev,
+			   const struct dma_buf_ic_entry *accepts,
+			   unsigned int nr_accepts);
 const struct dma_buf_ic_type *
 dma_buf_ic_negotiated(const struct dma_buf_ic_attachment *attach);
 

@@ -234,8 +234,31 @@ impl<'a> ResvLocked<'a> {
     /// Returns the number of attachments of the buffer.
     pub fn attachment_count(&self) -> usize {
         // SAFETY: The attachment list is protected by the reservation lock,
-        // which by the type invariant this thread holds.
-        unsafe { bindings::list_count_nodes(&mut (*self.buf.as_raw()).attachments) }
+        // which by the type invariant this thread holds; it is reached
+        // through a raw place, as other fields of the buffer may change.
+        unsafe {
+            bindings::list_count_nodes(core::ptr::addr_of_mut!((*self.buf.as_raw()).attachments))
+        }
+    }
+
+    /// Waits until every fence of the buffer of `usage`, or of a usage that
+    /// comes before it, has signalled; the lock stays held.
+    ///
+    /// `DMA_RESV_USAGE_KERNEL` are the exporter's memory management (a move
+    /// into place), `DMA_RESV_USAGE_BOOKKEEP` every fence of any user.
+    pub(crate) fn wait_fences(&self, usage: bindings::dma_resv_usage) {
+        // SAFETY: The buffer and its reservation object are alive and, by the
+        // type invariant, locked by this thread, as a wait with the lock held
+        // needs. An uninterruptible wait without timeout
+        // (`MAX_SCHEDULE_TIMEOUT`) returns only when every fence signalled.
+        unsafe {
+            bindings::dma_resv_wait_timeout(
+                (*self.buf.as_raw()).resv,
+                usage,
+                false,
+                ffi::c_long::MAX as ffi::c_ulong,
+            )
+        };
     }
 }
 

@@ -19,8 +19,8 @@ use super::{
     exporter::{export_raw, Export, Exporter, MapRequest, Mapped},
     importer::{attach, negotiate_for, Attachment, Importer},
     interconnect::{
-        AcceptList, CType, Entry, InterconnectType, OfferList, PhysList, Sgt, TypeRef, PHYS_LIST,
-        SGT,
+        AcceptList, AnyInfo, CType, Entry, InterconnectType, OfferList, PhysList, PhysListAccess,
+        Sgt, TypeRef, PHYS_LIST, SGT,
     },
     mapping::{PhysRange, PhysRanges, SgtMapping},
     DmaBuf, ResvLocked,
@@ -62,16 +62,31 @@ unsafe fn type_from_c(ty: &'static bindings::dma_buf_ic_type) -> TypeRef {
     }
 }
 
+/// Which list a C entry belongs to.
+#[derive(Clone, Copy)]
+enum Side<'a> {
+    /// An exporter's offers, for memory of the given provider device.
+    Offer(Option<&'a Device>),
+    /// An importer's acceptances, through the generic entry points; whether
+    /// it honours invalidation.
+    Accept(bool),
+    /// The acceptances of an importer that programs an IOMMU itself,
+    /// through the `_iommu` entry points; it honours invalidation.
+    IommuAccept,
+}
+
 /// Builds the entries of a C offer or accept list; each interconnect
 /// decodes its own entry data.
 ///
 /// # Safety
 ///
 /// `entries` points to `nr` entries, each naming a static interconnect.
+/// With [`Side::IommuAccept`], the importer keeps the promise that
+/// [`PhysListAccess::new`] asks for.
 unsafe fn entries(
     entries: *const bindings::dma_buf_ic_entry,
     nr: c_uint,
-    accept: bool,
+    side: Side<'_>,
 ) -> Result<KVec<Entry>> {
     if entries.is_null() || nr == 0 {
         return Err(EINVAL);
@@ -82,10 +97,45 @@ unsafe fn entries(
     for e in entries {
         // SAFETY: By the caller's guarantee the type is a static object.
         let ty = unsafe { type_from_c(e.type_.as_ref().ok_or(EINVAL)?) };
-        let info = ty.hooks().info_from_c(e.data, accept)?;
+        let info = match side {
+            Side::IommuAccept if ty.is(&PHYS_LIST) => {
+                if e.data != 0 {
+                    return Err(EINVAL);
+                }
+                // SAFETY: The importer keeps the promise, as the caller
+                // guarantees for this side.
+                let access: AnyInfo = KBox::new(unsafe { PhysListAccess::new() }, GFP_KERNEL)?;
+                access
+            }
+            Side::Offer(provider) => ty.hooks().info_from_c(e.data, false, provider)?,
+            Side::Accept(_) | Side::IommuAccept => ty.hooks().info_from_c(e.data, true, None)?,
+        };
         list.push(Entry::raw(ty, info), GFP_KERNEL)?;
     }
     Ok(list)
+}
+
+/// Builds a C importer's accept list.
+///
+/// # Safety
+///
+/// As for [`entries`].
+unsafe fn accept_list(
+    accepts: *const bindings::dma_buf_ic_entry,
+    nr_accepts: c_uint,
+    side: Side<'_>,
+) -> Result<AcceptList> {
+    let honours = match side {
+        Side::Accept(honours) => honours,
+        Side::IommuAccept => true,
+        Side::Offer(_) => return Err(EINVAL),
+    };
+    let mut list = AcceptList::builder();
+    // SAFETY: Guaranteed by the caller.
+    for entry in unsafe { entries(accepts, nr_accepts, side) }? {
+        list = list.accept_raw(entry)?;
+    }
+    list.honours_invalidation(honours).build()
 }
 
 /// A mapping through a C-defined interconnect; dropping it calls the
@@ -220,9 +270,15 @@ unsafe extern "C" fn dma_buf_ic_export(
         }
         // SAFETY: The caller passes a static, NUL-terminated name.
         let name: &'static CStr = unsafe { CStr::from_char_ptr(info.name) };
+        // SAFETY: The caller passes NULL or a live device, which the offers
+        // that keep it take a reference to.
+        let provider = unsafe { info.provider.as_ref() }.map(|_| {
+            // SAFETY: Not NULL, and live as just said.
+            unsafe { Device::from_raw(info.provider) }
+        });
         let mut offers = OfferList::builder();
         // SAFETY: The caller passes `nr_offers` entries.
-        for entry in unsafe { entries(info.offers, info.nr_offers, false) }? {
+        for entry in unsafe { entries(info.offers, info.nr_offers, Side::Offer(provider)) }? {
             offers = offers.offer_raw(entry)?;
         }
         let offers = offers.revocable(info.revocable).build()?;
@@ -350,6 +406,42 @@ impl Importer for CImporter {
     }
 }
 
+/// Attaches a C importer whose acceptances are decoded for `side`.
+///
+/// # Safety
+///
+/// As for [`dma_buf_ic_attach`]; with [`Side::IommuAccept`], as for
+/// [`dma_buf_ic_attach_iommu`].
+unsafe fn attach_c(
+    dmabuf: *mut bindings::dma_buf,
+    dev: *mut bindings::device,
+    accepts: *const bindings::dma_buf_ic_entry,
+    nr_accepts: c_uint,
+    side: Side<'_>,
+    ops: *const bindings::dma_buf_ic_importer_ops,
+    priv_: *mut c_void,
+) -> *mut bindings::dma_buf_ic_attachment {
+    let result = (|| -> Result<KBox<Attachment<CImporter>>> {
+        // SAFETY: Guaranteed by the caller.
+        let ops = unsafe { ops.as_ref() }.ok_or(EINVAL)?;
+        if dmabuf.is_null() || dev.is_null() {
+            return Err(EINVAL);
+        }
+        // SAFETY: Guaranteed by the caller.
+        let list = unsafe { accept_list(accepts, nr_accepts, side) }?;
+        // SAFETY: Both are live, and the caller's reference keeps the
+        // buffer alive during this call.
+        let (buf, dev) = unsafe { (DmaBuf::from_raw(dmabuf), Device::from_raw(dev)) };
+        // INVARIANT: The caller keeps `ops` and `priv_` valid while attached.
+        let attachment = attach(buf, dev, list, CImporter { ops, priv_ })?;
+        Ok(KBox::new(attachment, GFP_KERNEL)?)
+    })();
+    match result {
+        Ok(attachment) => KBox::into_raw(attachment).cast(),
+        Err(e) => e.to_ptr(),
+    }
+}
+
 /// Attaches a C importer; see `dma_buf_ic_attach()`.
 ///
 /// # Safety
@@ -367,28 +459,51 @@ unsafe extern "C" fn dma_buf_ic_attach(
     ops: *const bindings::dma_buf_ic_importer_ops,
     priv_: *mut c_void,
 ) -> *mut bindings::dma_buf_ic_attachment {
-    let result = (|| -> Result<KBox<Attachment<CImporter>>> {
-        // SAFETY: Guaranteed by the caller.
-        let ops = unsafe { ops.as_ref() }.ok_or(EINVAL)?;
-        if dmabuf.is_null() || dev.is_null() {
-            return Err(EINVAL);
-        }
-        let mut list = AcceptList::builder();
-        // SAFETY: Guaranteed by the caller.
-        for entry in unsafe { entries(accepts, nr_accepts, true) }? {
-            list = list.accept_raw(entry)?;
-        }
-        let list = list.honours_invalidation(honours_invalidation).build()?;
-        // SAFETY: Both are live, and the caller's reference keeps the
-        // buffer alive during this call.
-        let (buf, dev) = unsafe { (DmaBuf::from_raw(dmabuf), Device::from_raw(dev)) };
-        // INVARIANT: The caller keeps `ops` and `priv_` valid while attached.
-        let attachment = attach(buf, dev, list, CImporter { ops, priv_ })?;
-        Ok(KBox::new(attachment, GFP_KERNEL)?)
-    })();
-    match result {
-        Ok(attachment) => KBox::into_raw(attachment).cast(),
-        Err(e) => e.to_ptr(),
+    // SAFETY: Guaranteed by the caller.
+    unsafe {
+        attach_c(
+            dmabuf,
+            dev,
+            accepts,
+            nr_accepts,
+            Side::Accept(honours_invalidation),
+            ops,
+            priv_,
+        )
+    }
+}
+
+/// Attaches a C importer that programs an IOMMU itself; see
+/// `dma_buf_ic_attach_iommu()`.
+///
+/// # Safety
+///
+/// As for [`dma_buf_ic_attach`]; in addition, the importer keeps the
+/// promise of [`PhysListAccess::new`], which is the documented contract of
+/// this entry point: it hands the physical ranges to no CPU mapping and no
+/// device, only to IOMMU page tables of its own, and has removed them from
+/// those, with the IOTLB flushed, before its invalidate callback returns.
+#[export]
+unsafe extern "C" fn dma_buf_ic_attach_iommu(
+    dmabuf: *mut bindings::dma_buf,
+    dev: *mut bindings::device,
+    accepts: *const bindings::dma_buf_ic_entry,
+    nr_accepts: c_uint,
+    ops: *const bindings::dma_buf_ic_importer_ops,
+    priv_: *mut c_void,
+) -> *mut bindings::dma_buf_ic_attachment {
+    // SAFETY: Guaranteed by the caller, including the promise that
+    // `Side::IommuAccept` asks for.
+    unsafe {
+        attach_c(
+            dmabuf,
+            dev,
+            accepts,
+            nr_accepts,
+            Side::IommuAccept,
+            ops,
+            priv_,
+        )
     }
 }
 
@@ -396,7 +511,7 @@ unsafe extern "C" fn dma_buf_ic_attach(
 ///
 /// # Safety
 ///
-/// `attach` comes from [`dma_buf_ic_attach`] and was not detached.
+/// `attach` comes from [`dma_buf_ic_attach`] or [`dma_buf_ic_attach_iommu`] and was not detached.
 unsafe fn attachment<'a>(
     attach: *const bindings::dma_buf_ic_attachment,
 ) -> &'a Attachment<CImporter> {
@@ -404,36 +519,78 @@ unsafe fn attachment<'a>(
     unsafe { &*attach.cast::<Attachment<CImporter>>() }
 }
 
-/// Tells what [`dma_buf_ic_attach`] would negotiate, without attaching.
+/// Tells what an attach with `side` would negotiate, without attaching.
 ///
 /// # Safety
 ///
-/// `dmabuf` is live and the caller holds a reference to it, and `accepts`
-/// points to `nr_accepts` entries naming static interconnects.
-#[export]
-unsafe extern "C" fn dma_buf_ic_negotiate(
+/// As for [`dma_buf_ic_negotiate`]; with [`Side::IommuAccept`], as for
+/// [`dma_buf_ic_negotiate_iommu`].
+unsafe fn negotiate_c(
     dmabuf: *mut bindings::dma_buf,
+    dev: *mut bindings::device,
     accepts: *const bindings::dma_buf_ic_entry,
     nr_accepts: c_uint,
-    honours_invalidation: bool,
+    side: Side<'_>,
 ) -> *const bindings::dma_buf_ic_type {
     let result = (|| -> Result<TypeRef> {
-        if dmabuf.is_null() {
+        if dmabuf.is_null() || dev.is_null() {
             return Err(EINVAL);
         }
-        let mut list = AcceptList::builder();
         // SAFETY: Guaranteed by the caller.
-        for entry in unsafe { entries(accepts, nr_accepts, true) }? {
-            list = list.accept_raw(entry)?;
-        }
-        let list = list.honours_invalidation(honours_invalidation).build()?;
-        // SAFETY: The caller's reference keeps the buffer alive.
-        negotiate_for(unsafe { DmaBuf::from_raw(dmabuf) }, &list)
+        let list = unsafe { accept_list(accepts, nr_accepts, side) }?;
+        // SAFETY: The caller's reference keeps the buffer alive, and the
+        // device is live.
+        let (buf, dev) = unsafe { (DmaBuf::from_raw(dmabuf), Device::from_raw(dev)) };
+        negotiate_for(buf, &list, dev)
     })();
     match result {
         Ok(ty) => ty.as_c(),
         Err(e) => e.to_ptr(),
     }
+}
+
+/// Tells what [`dma_buf_ic_attach`] would negotiate, without attaching.
+///
+/// # Safety
+///
+/// `dmabuf` and `dev` are live, the caller holds a reference to `dmabuf`,
+/// and `accepts` points to `nr_accepts` entries naming static
+/// interconnects.
+#[export]
+unsafe extern "C" fn dma_buf_ic_negotiate(
+    dmabuf: *mut bindings::dma_buf,
+    dev: *mut bindings::device,
+    accepts: *const bindings::dma_buf_ic_entry,
+    nr_accepts: c_uint,
+    honours_invalidation: bool,
+) -> *const bindings::dma_buf_ic_type {
+    // SAFETY: Guaranteed by the caller.
+    unsafe {
+        negotiate_c(
+            dmabuf,
+            dev,
+            accepts,
+            nr_accepts,
+            Side::Accept(honours_invalidation),
+        )
+    }
+}
+
+/// Tells what [`dma_buf_ic_attach_iommu`] would negotiate.
+///
+/// # Safety
+///
+/// As for [`dma_buf_ic_negotiate`], and the importer keeps the promise of
+/// [`dma_buf_ic_attach_iommu`] for anything it attaches to.
+#[export]
+unsafe extern "C" fn dma_buf_ic_negotiate_iommu(
+    dmabuf: *mut bindings::dma_buf,
+    dev: *mut bindings::device,
+    accepts: *const bindings::dma_buf_ic_entry,
+    nr_accepts: c_uint,
+) -> *const bindings::dma_buf_ic_type {
+    // SAFETY: Guaranteed by the caller, the promise included.
+    unsafe { negotiate_c(dmabuf, dev, accepts, nr_accepts, Side::IommuAccept) }
 }
 
 /// Runs `DMA_BUF_IOCTL_IC_INFO`; called by the dma-buf core's ioctl.
@@ -460,7 +617,7 @@ unsafe extern "C" fn dma_buf_ic_info_ioctl(
 ///
 /// # Safety
 ///
-/// `attach` comes from [`dma_buf_ic_attach`] and is not used again.
+/// `attach` comes from [`dma_buf_ic_attach`] or [`dma_buf_ic_attach_iommu`] and is not used again.
 #[export]
 unsafe extern "C" fn dma_buf_ic_detach(attach: *mut bindings::dma_buf_ic_attachment) {
     // SAFETY: Guaranteed by the caller.
@@ -471,7 +628,7 @@ unsafe extern "C" fn dma_buf_ic_detach(attach: *mut bindings::dma_buf_ic_attachm
 ///
 /// # Safety
 ///
-/// `attach` comes from [`dma_buf_ic_attach`] and was not detached.
+/// `attach` comes from [`dma_buf_ic_attach`] or [`dma_buf_ic_attach_iommu`] and was not detached.
 #[export]
 unsafe extern "C" fn dma_buf_ic_negotiated(
     attach: *const bindings::dma_buf_ic_attachment,
@@ -496,7 +653,7 @@ unsafe fn assume_locked<'a>(a: &'a Attachment<CImporter>) -> ResvLocked<'a> {
 ///
 /// # Safety
 ///
-/// `attach` comes from [`dma_buf_ic_attach`] and was not detached, the
+/// `attach` comes from [`dma_buf_ic_attach`] or [`dma_buf_ic_attach_iommu`] and was not detached, the
 /// caller holds the buffer's reservation lock, and the out pointers are
 /// valid for writes.
 #[export]
@@ -527,7 +684,7 @@ unsafe extern "C" fn dma_buf_ic_map_phys(
 ///
 /// # Safety
 ///
-/// `attach` comes from [`dma_buf_ic_attach`] and was not detached, and the
+/// `attach` comes from [`dma_buf_ic_attach`] or [`dma_buf_ic_attach_iommu`] and was not detached, and the
 /// caller holds the buffer's reservation lock.
 #[export]
 unsafe extern "C" fn dma_buf_ic_map_sgt(
@@ -547,7 +704,7 @@ unsafe extern "C" fn dma_buf_ic_map_sgt(
 ///
 /// # Safety
 ///
-/// `attach` comes from [`dma_buf_ic_attach`] and was not detached, the
+/// `attach` comes from [`dma_buf_ic_attach`] or [`dma_buf_ic_attach_iommu`] and was not detached, the
 /// caller holds the buffer's reservation lock, and `cookie` is valid for
 /// writes.
 #[export]
@@ -578,7 +735,7 @@ unsafe extern "C" fn dma_buf_ic_map_private(
 ///
 /// # Safety
 ///
-/// `attach` comes from [`dma_buf_ic_attach`] and was not detached, and the
+/// `attach` comes from [`dma_buf_ic_attach`] or [`dma_buf_ic_attach_iommu`] and was not detached, and the
 /// caller holds the buffer's reservation lock.
 #[export]
 unsafe extern "C" fn dma_buf_ic_unmap(attach: *mut bindings::dma_buf_ic_attachment) -> c_int {

@@ -88,20 +88,39 @@ fn describe_attachments(buf: &DmaBuf) -> Result<KVec<bindings::dma_buf_ic_info_a
     Ok(out)
 }
 
-/// Views a uAPI structure as bytes.
+/// A uAPI structure of `DMA_BUF_IOCTL_IC_INFO`.
 ///
 /// # Safety
 ///
-/// `T` has no padding bytes (every uAPI structure here is made of integers
-/// and byte arrays laid out without holes).
-unsafe fn as_bytes<T>(value: &T) -> &[u8] {
+/// Every field is an integer or an array of integers, and the structure has
+/// no padding: every byte of a value is initialised, and any bytes make a
+/// valid value.
+unsafe trait Plain: Sized {}
+
+const NAME_LEN: usize = bindings::DMA_BUF_IC_NAME_LEN as usize;
+
+// SAFETY: A name of `NAME_LEN` bytes and two `u32`s; the size, checked at
+// build time, leaves no room for padding.
+unsafe impl Plain for bindings::dma_buf_ic_offer {}
+const _: () = assert!(size_of::<bindings::dma_buf_ic_offer>() == NAME_LEN + 2 * 4);
+
+// SAFETY: Two names of `NAME_LEN` bytes and two `u32`s, as above.
+unsafe impl Plain for bindings::dma_buf_ic_info_attachment {}
+const _: () = assert!(size_of::<bindings::dma_buf_ic_info_attachment>() == 2 * NAME_LEN + 2 * 4);
+
+// SAFETY: Six `u32`s and two `u64`s, as above.
+unsafe impl Plain for bindings::dma_buf_ic_info {}
+const _: () = assert!(size_of::<bindings::dma_buf_ic_info>() == 6 * 4 + 2 * 8);
+
+/// Views a uAPI structure as bytes.
+fn as_bytes<T: Plain>(value: &T) -> &[u8] {
     // SAFETY: `value` is valid for `size_of::<T>()` bytes, all initialised
-    // since `T` has no padding, as the caller guarantees.
+    // since `T: Plain` has no padding.
     unsafe { core::slice::from_raw_parts(core::ptr::from_ref(value).cast(), size_of::<T>()) }
 }
 
 /// Writes the first `num` of `entries` to the user array at `uptr`.
-fn write_entries<T>(uptr: u64, num: u32, entries: &[T]) -> Result {
+fn write_entries<T: Plain>(uptr: u64, num: u32, entries: &[T]) -> Result {
     let n = entries.len().min(num as usize);
     if n == 0 {
         return Ok(());
@@ -109,8 +128,7 @@ fn write_entries<T>(uptr: u64, num: u32, entries: &[T]) -> Result {
     let uptr = UserPtr::from_addr(usize::try_from(uptr).map_err(|_| EFAULT)?);
     let mut writer = UserSlice::new(uptr, n * size_of::<T>()).writer();
     for entry in &entries[..n] {
-        // SAFETY: Only called with the padding-free uAPI entry structures.
-        writer.write_slice(unsafe { as_bytes(entry) })?;
+        writer.write_slice(as_bytes(entry))?;
     }
     Ok(())
 }
@@ -145,8 +163,8 @@ pub fn info_ioctl(buf: &DmaBuf, arg: UserPtr) -> Result {
     let mut info = bindings::dma_buf_ic_info::default();
     let mut raw = [0u8; KSIZE];
     UserSlice::new(arg, KSIZE).reader().read_slice(&mut raw)?;
-    // SAFETY: `dma_buf_ic_info` is plain integers without padding, so any
-    // bytes are a valid value, and `raw` has exactly its size.
+    // SAFETY: `dma_buf_ic_info` is `Plain`, so any bytes are a valid value,
+    // and `raw` has exactly its size.
     unsafe {
         core::ptr::copy_nonoverlapping(raw.as_ptr(), core::ptr::from_mut(&mut info).cast(), KSIZE)
     };
@@ -165,9 +183,9 @@ pub fn info_ioctl(buf: &DmaBuf, arg: UserPtr) -> Result {
     // by memory long before `u32::MAX`.
     info.num_offers = offers.len() as u32;
     info.num_attachments = attachments.len() as u32;
-    // SAFETY: `dma_buf_ic_info` has no padding.
-    let bytes = unsafe { as_bytes(&info) };
-    UserSlice::new(arg, KSIZE).writer().write_slice(bytes)?;
+    UserSlice::new(arg, KSIZE)
+        .writer()
+        .write_slice(as_bytes(&info))?;
     if too_small {
         return Err(EMSGSIZE);
     }

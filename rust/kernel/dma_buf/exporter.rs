@@ -25,7 +25,7 @@ use super::{
         negotiate, AcceptList, AnyInfo, Interconnect, InterconnectType, OfferList, SgtAccept,
         TypeRef, SGT,
     },
-    mapping::SgtMapping,
+    mapping::{flush_dma_unmaps, SgtMapping},
     DmaBuf, ResvLocked,
 };
 use crate::{
@@ -459,17 +459,7 @@ impl ExportCore {
             unsafe { bindings::dma_buf_invalidate_mappings(raw.as_ptr()) };
             // Work that was queued on the buffer before the revoke ends
             // before the memory goes away.
-            // SAFETY: The buffer and its reservation object are alive and
-            // locked; an uninterruptible wait without timeout
-            // (`MAX_SCHEDULE_TIMEOUT`) cannot fail.
-            unsafe {
-                bindings::dma_resv_wait_timeout(
-                    (*raw.as_ptr()).resv,
-                    bindings::dma_resv_usage_DMA_RESV_USAGE_BOOKKEEP,
-                    false,
-                    c_long::MAX as c_ulong,
-                )
-            };
+            resv.wait_fences(bindings::dma_resv_usage_DMA_RESV_USAGE_BOOKKEEP);
         }
         drop(resv);
         if revoked && !was {
@@ -499,6 +489,14 @@ static EXPORT_OPS: bindings::dma_buf_ops = bindings::dma_buf_ops {
 
 /// What the framework keeps for the attachment of a classic importer, in
 /// its `priv`.
+///
+/// # Invariants
+///
+/// `accepts` never changes after `export_attach`; `mappings` is only
+/// reached, under the reservation lock, through a reference to that field
+/// alone that lives across no call into the exporter, so that an exporter
+/// that maps or unmaps the same attachment from its own callbacks creates
+/// no second reference to what another one points to.
 struct ClassicAttach {
     /// What the importer accepts, as far as it can tell: the table.
     accepts: AcceptList,
@@ -559,7 +557,9 @@ unsafe extern "C" fn export_attach(
         }
         // SAFETY: As above.
         let accepts = unsafe { classic_accepts(attach) }?;
-        let offer = negotiate(&core.offers, &accepts)?.offer;
+        // SAFETY: The importer's device outlives its attachment.
+        let dev = unsafe { Device::from_raw((*attach).dev) };
+        let offer = negotiate(&core.offers, &accepts, dev)?.offer;
         if !core.offers.type_at(offer).is(&SGT) {
             return Err(EOPNOTSUPP);
         }
@@ -604,14 +604,26 @@ unsafe extern "C" fn export_detach(
     }
     // SAFETY: The importer's reference keeps the buffer alive.
     let buf = unsafe { DmaBuf::from_raw(dmabuf) };
+    // SAFETY: The importer's device outlives its attachment.
+    let dev = unsafe { Device::from_raw((*attach).dev) };
     // Mappings end under the reservation lock, as in `export_unmap_dma_buf`.
     let _resv = buf.lock_resv();
-    let core = ExportCore::of(buf);
     while let Some(mapped) = state.mappings.pop() {
-        drop(mapped);
-        if let Some(core) = core {
-            core.unmapped_locked();
+        classic_unmapped(buf, dev, mapped);
+    }
+}
+
+/// Ends a classic importer's mapping, with the reservation lock held.
+fn classic_unmapped(buf: &DmaBuf, dev: &Device, mapped: Mapped) {
+    // Dropping the mapping undoes it through the exporter.
+    drop(mapped);
+    if let Some(core) = ExportCore::of(buf) {
+        if core.is_revoked() {
+            // As for framework importers: a revoke returns only when the
+            // device cannot reach the memory, so no lazy IOTLB entry stays.
+            flush_dma_unmaps(dev);
         }
+        core.unmapped_locked();
     }
 }
 
@@ -635,15 +647,18 @@ unsafe extern "C" fn export_map_dma_buf(
         let core = ExportCore::of(buf).ok_or(EINVAL)?;
         // SAFETY: The dma-buf core calls this with the lock held.
         let resv = unsafe { ResvLocked::assume_held(buf) };
-        // SAFETY: `export_attach` set `priv`; the reservation lock, held,
-        // serialises every use of it but `export_detach`, which comes last.
-        let state = unsafe { &mut *state.as_ptr() };
+        let state = state.as_ptr();
+        // SAFETY: `export_attach` set `priv` to a live `ClassicAttach`, which
+        // `export_detach` frees only after the last map; `accepts` never
+        // changes (type invariant), so a shared reference to that field may
+        // live across the exporter's callback.
+        let accepts = unsafe { &(*state).accepts };
         // SAFETY: The importer's device outlives its attachment.
         let dev = unsafe { Device::from_raw(dev) };
         let mapped = core.map_locked(&MapRequest {
             ty: TypeRef::from(&SGT),
             offers: &core.offers,
-            accepts: &state.accepts,
+            accepts,
             dev,
             resv: &resv,
             // SAFETY: Not NULL: the dma-buf core passes a live attachment.
@@ -659,7 +674,10 @@ unsafe extern "C" fn export_map_dma_buf(
             core.unmapped_locked();
             return Err(EINVAL);
         };
-        if let Err(e) = state.mappings.push(mapped, GFP_KERNEL) {
+        // SAFETY: The reservation lock is held and the exporter has
+        // returned: no other reference to `mappings` exists (type invariant).
+        let mappings = unsafe { &mut (*state).mappings };
+        if let Err(e) = mappings.push(mapped, GFP_KERNEL) {
             core.unmapped_locked();
             return Err(e.into());
         }
@@ -683,25 +701,26 @@ unsafe extern "C" fn export_unmap_dma_buf(
     _dir: bindings::dma_data_direction,
 ) {
     // SAFETY: The attachment is live and holds its buffer.
-    let (dmabuf, state) = unsafe { ((*attach).dmabuf, (*attach).priv_) };
+    let (dmabuf, state, dev) = unsafe { ((*attach).dmabuf, (*attach).priv_, (*attach).dev) };
     let Some(state) = NonNull::new(state.cast::<ClassicAttach>()) else {
         return;
     };
-    // SAFETY: As in `export_map_dma_buf`.
-    let state = unsafe { &mut *state.as_ptr() };
-    let found = state.mappings.iter().position(|m| {
+    // SAFETY: `priv` is a live `ClassicAttach` (see `export_map_dma_buf`);
+    // the lock is held and no call into the exporter happens while this
+    // reference to `mappings` lives (type invariant): the mapping is taken
+    // out first and ended after.
+    let mappings = unsafe { &mut (*state.as_ptr()).mappings };
+    let found = mappings.iter().position(|m| {
         m.get::<super::interconnect::Sgt>()
             .is_some_and(|t| core::ptr::eq(t.as_raw(), sgt))
     });
-    let Some(index) = found else {
+    let Some(Ok(mapped)) = found.map(|index| mappings.remove(index)) else {
         return;
     };
-    // Dropping the mapping undoes it through the exporter.
-    drop(state.mappings.remove(index));
-    // SAFETY: The buffer is alive while attached, and made by `export`.
-    if let Some(core) = ExportCore::of(unsafe { DmaBuf::from_raw(dmabuf) }) {
-        core.unmapped_locked();
-    }
+    // SAFETY: The buffer is alive while attached, and the importer's device
+    // outlives its attachment.
+    let (buf, dev) = unsafe { (DmaBuf::from_raw(dmabuf), Device::from_raw(dev)) };
+    classic_unmapped(buf, dev, mapped);
 }
 
 /// Detaches the buffer from its state and drops the buffer's reference.

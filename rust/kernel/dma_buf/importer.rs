@@ -15,7 +15,7 @@ use super::{
     interconnect::{
         negotiate, AcceptList, Interconnect, InterconnectType, OfferList, SgtOffer, TypeRef, SGT,
     },
-    mapping::SgtMapping,
+    mapping::{flush_dma_unmaps, SgtMapping},
     DmaBuf, ResvLocked,
 };
 use crate::{
@@ -62,9 +62,11 @@ pub(crate) fn is_framework_importer(ops: *const bindings::dma_buf_attach_ops) ->
 ///
 /// `invalidate` is `invalidate_adapter::<T>` for the `T` of the
 /// [`AttachInner`] that starts with this core. `mapping` is only accessed
-/// with the reservation lock of the attached buffer held; when it holds a
-/// mapping of a buffer made by [`super::exporter::export`], that mapping is
-/// counted in the buffer's [`ExportCore::mapping_count`].
+/// with the reservation lock of the attached buffer held, and no reference
+/// to it lives across a call into the exporter or the importer (which may
+/// reach the same attachment again); when it holds a mapping of a buffer
+/// made by [`super::exporter::export`], that mapping is counted in the
+/// buffer's [`ExportCore::mapping_count`].
 struct AttachCore {
     negotiated: TypeRef,
     accepts: AcceptList,
@@ -94,13 +96,20 @@ impl AttachCore {
     /// `resv` holds the lock of the attached buffer, and no reference into
     /// the mapping is alive.
     unsafe fn unmap_locked(&self, resv: &ResvLocked<'_>) -> bool {
-        // SAFETY: The lock is held and nothing borrows the mapping.
+        // SAFETY: The lock is held and, as the caller guarantees, nothing
+        // borrows the mapping; the mutable borrow ends with the statement,
+        // before the exporter's code runs in `drop` below.
         let Some(mapped) = (unsafe { &mut *self.mapping.get() }).take() else {
             return false;
         };
         // Undoes the exporter's mapping (for example a DMA mapping).
         drop(mapped);
         if let Some(export) = ExportCore::of(resv.buf()) {
+            if export.is_revoked() {
+                // The revoke returns only when the device cannot reach the
+                // memory any more: no unmap may be left in a lazy IOTLB.
+                flush_dma_unmaps(&self.dev);
+            }
             export.unmapped_locked();
         }
         true
@@ -212,6 +221,60 @@ impl<T: Importer> Attachment<T> {
     /// is not the negotiated interconnect, with `EBUSY` if the attachment is
     /// already mapped, with `ENODEV` if the exporter revoked access, and with
     /// whatever the exporter's map returns. Nothing stays mapped on failure.
+    ///
+    /// # Examples
+    ///
+    /// An exporter that imports its own buffer may look at the attachment
+    /// that it is mapping, from its [`Exporter::map`]:
+    ///
+    /// ```
+    /// # use kernel::prelude::*;
+    /// use kernel::dma_buf::{exporter::*, importer::*, interconnect::*, ResvLocked};
+    /// use kernel::{device::Device, new_mutex, sync::{Arc, Mutex}};
+    ///
+    /// struct Loop;
+    /// impl Interconnect for Loop {
+    ///     type Offer = ();
+    ///     type Accept = ();
+    ///     type Mapping = u32;
+    /// }
+    /// static LOOP: InterconnectType<Loop> = InterconnectType::new(c"doctest-loop");
+    /// struct Nobody;
+    /// impl Importer for Nobody {
+    ///     fn invalidate(&self, _resv: &ResvLocked<'_>) {}
+    /// }
+    /// type Me = Arc<Mutex<Option<Arc<Attachment<Nobody>>>>>;
+    /// struct SelfImporter(Me);
+    /// impl Exporter for SelfImporter {
+    ///     fn map(&self, req: &MapRequest<'_>) -> Result<Mapped> {
+    ///         // The attachment being mapped is not mapped yet.
+    ///         let me = self.0.lock();
+    ///         let a = me.as_ref().ok_or(EINVAL)?;
+    ///         assert!(a.mapping(req.resv(), &LOOP).is_none());
+    ///         assert!(!a.is_mapped(req.resv()));
+    ///         Mapped::new(req, &LOOP, 7)
+    ///     }
+    /// }
+    ///
+    /// // SAFETY: The doctests are built into the kernel, whose modules are NULL.
+    /// static DOCTEST: kernel::ThisModule =
+    ///     unsafe { kernel::ThisModule::from_ptr(core::ptr::null_mut()) };
+    /// let me: Me = Arc::pin_init(new_mutex!(None), GFP_KERNEL)?;
+    /// let offers = OfferList::builder().offer(&LOOP, ())?.build()?;
+    /// let (_state, buf) = export(SelfImporter(me.clone()), offers, 4096, c"doctest", &DOCTEST)?;
+    /// let faux = kernel::faux::Registration::new(c"dmabuf_self_import_doctest", None)?;
+    /// let accepts = AcceptList::builder().accept(&LOOP, ())?.build()?;
+    /// let a = Arc::new(attach(&buf, faux.as_ref(), accepts, Nobody)?, GFP_KERNEL)?;
+    /// *me.lock() = Some(a.clone());
+    /// {
+    ///     let mut resv = buf.lock_resv();
+    ///     assert_eq!(*a.map(&mut resv, &LOOP)?, 7);
+    /// }
+    /// // The exporter's reference to its own attachment goes first: it keeps
+    /// // the buffer, and so the exporter, alive.
+    /// *me.lock() = None;
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn map<'r, I: Interconnect>(
         &'r self,
         resv: &'r mut ResvLocked<'_>,
@@ -226,16 +289,51 @@ impl<T: Importer> Attachment<T> {
 
     /// Maps the buffer through the negotiated interconnect, whatever it is;
     /// see [`Attachment::map`].
+    ///
+    /// The exporter's map runs with no reference to the attachment's
+    /// mapping cell alive: it gets a shared lock proof, with which it may
+    /// reach this very attachment (an exporter that imports its own buffer)
+    /// and read the cell through [`Attachment::mapping`]. The cell is
+    /// checked again once the exporter returns.
     pub(crate) fn map_any<'r>(&'r self, resv: &'r mut ResvLocked<'_>) -> Result<&'r Mapped> {
         self.check_lock(resv)?;
-        let core = &self.inner.core;
-        // SAFETY: The lock is held (checked above), and `resv` is borrowed
-        // mutably, so no reference into the mapping is alive.
-        let slot = unsafe { &mut *core.mapping.get() };
-        if slot.is_some() {
+        // SAFETY: The lock is held (checked above); `is_mapped_locked` only
+        // reads the cell, through a borrow that ends before it returns.
+        if unsafe { self.inner.core.is_mapped_locked(resv) } {
             return Err(EBUSY);
         }
-        let mapped = match ExportCore::of(&self.buf) {
+        let mapped = self.map_exporter(resv)?;
+        // SAFETY: As above.
+        if unsafe { self.inner.core.is_mapped_locked(resv) } {
+            // Something mapped the attachment while the exporter ran, for
+            // example the exporter itself; keep that mapping, end this one.
+            self.end_mapping(resv, mapped);
+            return Err(EBUSY);
+        }
+        // SAFETY: The lock is held, and `resv` is borrowed mutably by this
+        // function, so the importer holds no reference into the cell; no
+        // other code runs from here until the returned reference, which
+        // borrows `resv` as long as it lives, is gone.
+        let slot = unsafe { &mut *self.inner.core.mapping.get() };
+        Ok(slot.insert(mapped))
+    }
+
+    /// Ends a mapping that `map_exporter` made but that never went into the
+    /// attachment.
+    fn end_mapping(&self, _resv: &ResvLocked<'_>, mapped: Mapped) {
+        drop(mapped);
+        if let Some(export) = ExportCore::of(&self.buf) {
+            export.unmapped_locked();
+        }
+    }
+
+    /// Asks the exporter for a mapping through the negotiated interconnect.
+    ///
+    /// Touches nothing of the attachment but its immutable fields, so that
+    /// the exporter may reach the attachment while it runs.
+    fn map_exporter(&self, resv: &ResvLocked<'_>) -> Result<Mapped> {
+        let core = &self.inner.core;
+        Ok(match ExportCore::of(&self.buf) {
             Some(export) => export.map_locked(&MapRequest {
                 ty: core.negotiated,
                 offers: export.offers(),
@@ -250,13 +348,15 @@ impl<T: Importer> Attachment<T> {
                 // SAFETY: `raw` stays attached while the attachment holds the
                 // mapping, and the lock is held.
                 let sgt = unsafe { SgtMapping::map_foreign(self.raw) }?;
+                // A dynamic exporter may still be moving the buffer into
+                // place: its kernel fences say when the memory is ready.
+                resv.wait_fences(bindings::dma_resv_usage_DMA_RESV_USAGE_KERNEL);
                 Mapped {
                     ty: TypeRef::from(&SGT),
                     value: KBox::new(sgt, GFP_KERNEL)?,
                 }
             }
-        };
-        Ok(slot.insert(mapped))
+        })
     }
 
     /// Returns the current mapping, if the attachment is mapped through `ty`.
@@ -334,15 +434,15 @@ pub(crate) fn with_offers<R>(buf: &DmaBuf, f: impl FnOnce(&OfferList) -> R) -> R
     }
 }
 
-/// Returns the interconnect that [`attach`] would negotiate for `accepts`,
-/// without attaching, or the error it would fail with (`EOPNOTSUPP`,
-/// `ENODEV`). What is true now may change before an attach.
-pub fn negotiate_for(buf: &DmaBuf, accepts: &AcceptList) -> Result<TypeRef> {
+/// Returns the interconnect that [`attach`] would negotiate for `accepts`
+/// and the device `dev`, without attaching, or the error it would fail with
+/// (`EOPNOTSUPP`, `ENODEV`). What is true now may change before an attach.
+pub fn negotiate_for(buf: &DmaBuf, accepts: &AcceptList, dev: &Device) -> Result<TypeRef> {
     if ExportCore::of(buf).is_some_and(ExportCore::is_revoked_permanently) {
         return Err(ENODEV);
     }
     with_offers(buf, |offers| {
-        Ok(offers.type_at(negotiate(offers, accepts)?.offer))
+        Ok(offers.type_at(negotiate(offers, accepts, dev)?.offer))
     })?
 }
 
@@ -435,7 +535,7 @@ pub fn for_each_attachment(resv: &ResvLocked<'_>, mut f: impl FnMut(&AttachmentV
 ///
 /// let offers = OfferList::builder()
 ///     .offer(&PHYS_LIST, ())?
-///     .offer(&SGT, SgtOffer { peer_to_peer: true })?
+///     .offer(&SGT, SgtOffer { peer_to_peer: true, provider: None })?
 ///     .revocable(true)
 ///     .build()?;
 /// let page = Page::alloc_page(GFP_KERNEL)?;
@@ -445,7 +545,9 @@ pub fn for_each_attachment(resv: &ResvLocked<'_>, mut f: impl FnMut(&AttachmentV
 ///     unsafe { kernel::ThisModule::from_ptr(core::ptr::null_mut()) };
 /// let (state, buf) = export(Bar(page), offers, 4096, c"doctest", &DOCTEST)?;
 ///
-/// let accepts = AcceptList::builder().accept(&PHYS_LIST, ())?.honours_invalidation(true);
+/// // SAFETY: This importer only compares the ranges; it maps them nowhere.
+/// let access = || unsafe { PhysListAccess::new() };
+/// let accepts = AcceptList::builder().accept(&PHYS_LIST, access())?.honours_invalidation(true);
 /// let a = attach(&buf, dev, accepts.build()?, Iommu::default())?;
 /// assert!(a.negotiated().is(&PHYS_LIST));
 /// assert_eq!(buf.lock_resv().attachment_count(), 1);
@@ -455,7 +557,7 @@ pub fn for_each_attachment(resv: &ResvLocked<'_>, mut f: impl FnMut(&AttachmentV
 /// let e = attach(&buf, dev, sgt_only.honours_invalidation(true).build()?, Iommu::default());
 /// assert_eq!(e.err(), Some(EOPNOTSUPP));
 /// // ... or an importer that cannot be invalidated.
-/// let nonrev = AcceptList::builder().accept(&PHYS_LIST, ())?.build()?;
+/// let nonrev = AcceptList::builder().accept(&PHYS_LIST, access())?.build()?;
 /// assert_eq!(attach(&buf, dev, nonrev, Iommu::default()).err(), Some(EOPNOTSUPP));
 /// assert_eq!(buf.lock_resv().attachment_count(), 1);
 ///
@@ -500,7 +602,7 @@ pub fn for_each_attachment(resv: &ResvLocked<'_>, mut f: impl FnMut(&AttachmentV
 ///
 /// // A buffer revoked for good takes no new importers.
 /// state.revoke_permanently();
-/// let accepts = AcceptList::builder().accept(&PHYS_LIST, ())?.honours_invalidation(true);
+/// let accepts = AcceptList::builder().accept(&PHYS_LIST, access())?.honours_invalidation(true);
 /// assert_eq!(attach(&buf, dev, accepts.build()?, Iommu::default()).err(), Some(ENODEV));
 /// drop(buf);
 /// // SAFETY: `raw` was registered above and has no other user.
@@ -513,7 +615,7 @@ pub fn attach<T: Importer>(
     accepts: AcceptList,
     importer: T,
 ) -> Result<Attachment<T>> {
-    let negotiated = negotiate_for(buf, &accepts)?;
+    let negotiated = negotiate_for(buf, &accepts, dev)?;
 
     // INVARIANT: `invalidate_adapter::<T>` matches `importer`, and nothing
     // is mapped yet.

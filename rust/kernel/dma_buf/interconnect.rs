@@ -18,8 +18,10 @@
 use crate::{
     alloc::{flags::GFP_KERNEL, KBox, KVec},
     bindings,
+    device::Device,
     error::{code::*, Result},
     str::{CStr, CStrExt},
+    sync::aref::ARef,
 };
 use core::{any::Any, marker::PhantomData};
 
@@ -48,11 +50,14 @@ pub trait Interconnect: Sized + Send + Sync + 'static {
     /// invalidated, and at the latest when its attachment goes away.
     type Mapping: Send + Sync + 'static;
 
-    /// Decides whether this offer and this acceptance can work together,
-    /// for example whether the importer can reach the exporter's PCI BAR.
+    /// Decides whether this offer and this acceptance can work together
+    /// for the importer's device `importer`, for example whether that device
+    /// can reach the exporter's PCI BAR.
     ///
-    /// Called during negotiation only for entries of this interconnect.
-    fn matches(_offer: &Self::Offer, _accept: &Self::Accept) -> bool {
+    /// Called during negotiation only for entries of this interconnect; an
+    /// offer that does not match is skipped, so the importer falls back to
+    /// the next one it accepts.
+    fn matches(_offer: &Self::Offer, _accept: &Self::Accept, _importer: &Device) -> bool {
         true
     }
 
@@ -70,14 +75,18 @@ pub trait Interconnect: Sized + Send + Sync + 'static {
     }
 
     /// Decodes the `data` of a C `struct dma_buf_ic_entry` that offers this
-    /// interconnect. Interconnects that C code cannot use refuse with
-    /// `EINVAL`, the default.
-    fn offer_from_c(_data: u64) -> Result<Self::Offer> {
+    /// interconnect, for a buffer whose memory belongs to `provider` (the
+    /// `provider` of `struct dma_buf_ic_export_info`, if the exporter named
+    /// one). Interconnects that C code cannot use refuse with `EINVAL`, the
+    /// default.
+    fn offer_from_c(_data: u64, _provider: Option<&Device>) -> Result<Self::Offer> {
         Err(EINVAL)
     }
 
     /// Decodes the `data` of a C `struct dma_buf_ic_entry` that accepts this
     /// interconnect; `EINVAL` by default, as for [`Self::offer_from_c`].
+    /// Interconnects that C importers may not accept through the generic
+    /// entry points refuse with `EPERM`.
     fn accept_from_c(_data: u64) -> Result<Self::Accept> {
         Err(EINVAL)
     }
@@ -90,6 +99,7 @@ pub trait Interconnect: Sized + Send + Sync + 'static {
 /// A driver-private interconnect, declared outside the core:
 ///
 /// ```
+/// use kernel::device::Device;
 /// use kernel::dma_buf::interconnect::{Interconnect, InterconnectType};
 ///
 /// struct MyLink;
@@ -97,7 +107,7 @@ pub trait Interconnect: Sized + Send + Sync + 'static {
 ///     type Offer = u32; // The exporter's link id.
 ///     type Accept = u32; // The link id the importer is plugged into.
 ///     type Mapping = u64; // The buffer's address on the link.
-///     fn matches(offer: &u32, accept: &u32) -> bool {
+///     fn matches(offer: &u32, accept: &u32, _importer: &Device) -> bool {
 ///         offer == accept
 ///     }
 /// }
@@ -152,7 +162,7 @@ pub trait AnyInterconnect: Send + Sync {
 
     /// Calls [`Interconnect::matches`] on type-erased arguments; `false`
     /// when either argument is not of this interconnect's types.
-    fn matches_any(&self, offer: &dyn Any, accept: &dyn Any) -> bool;
+    fn matches_any(&self, offer: &dyn Any, accept: &dyn Any, importer: &Device) -> bool;
 
     /// Calls [`Interconnect::check_mapping`]; `EINVAL` for a mapping that
     /// is not of this interconnect's type.
@@ -161,9 +171,10 @@ pub trait AnyInterconnect: Send + Sync {
     /// Calls [`Interconnect::offer_flags`]; 0 for a foreign offer.
     fn offer_flags_any(&self, offer: &dyn Any) -> u32;
 
-    /// Calls [`Interconnect::offer_from_c`] or, for `accept`,
-    /// [`Interconnect::accept_from_c`], and boxes the result.
-    fn info_from_c(&self, data: u64, accept: bool) -> Result<AnyInfo>;
+    /// Calls [`Interconnect::offer_from_c`] (with the buffer's `provider`)
+    /// or, for `accept`, [`Interconnect::accept_from_c`], and boxes the
+    /// result.
+    fn info_from_c(&self, data: u64, accept: bool, provider: Option<&Device>) -> Result<AnyInfo>;
 }
 
 impl<I: Interconnect> AnyInterconnect for InterconnectType<I> {
@@ -171,12 +182,12 @@ impl<I: Interconnect> AnyInterconnect for InterconnectType<I> {
         self.name
     }
 
-    fn matches_any(&self, offer: &dyn Any, accept: &dyn Any) -> bool {
+    fn matches_any(&self, offer: &dyn Any, accept: &dyn Any, importer: &Device) -> bool {
         match (
             offer.downcast_ref::<I::Offer>(),
             accept.downcast_ref::<I::Accept>(),
         ) {
-            (Some(offer), Some(accept)) => I::matches(offer, accept),
+            (Some(offer), Some(accept)) => I::matches(offer, accept, importer),
             _ => false,
         }
     }
@@ -189,11 +200,11 @@ impl<I: Interconnect> AnyInterconnect for InterconnectType<I> {
         offer.downcast_ref().map_or(0, I::offer_flags)
     }
 
-    fn info_from_c(&self, data: u64, accept: bool) -> Result<AnyInfo> {
+    fn info_from_c(&self, data: u64, accept: bool, provider: Option<&Device>) -> Result<AnyInfo> {
         let info: AnyInfo = if accept {
             KBox::new(I::accept_from_c(data)?, GFP_KERNEL)?
         } else {
-            KBox::new(I::offer_from_c(data)?, GFP_KERNEL)?
+            KBox::new(I::offer_from_c(data, provider)?, GFP_KERNEL)?
         };
         Ok(info)
     }
@@ -235,7 +246,7 @@ impl AnyInterconnect for CType {
         unsafe { CStr::from_char_ptr(self.0.name) }
     }
 
-    fn matches_any(&self, offer: &dyn Any, accept: &dyn Any) -> bool {
+    fn matches_any(&self, offer: &dyn Any, accept: &dyn Any, _importer: &Device) -> bool {
         match (offer.downcast_ref::<u64>(), accept.downcast_ref::<u64>()) {
             // SAFETY: `match` is a C function taking two `u64`s.
             (Some(&o), Some(&a)) => self.0.match_.is_none_or(|m| unsafe { m(o, a) }),
@@ -252,7 +263,7 @@ impl AnyInterconnect for CType {
         0
     }
 
-    fn info_from_c(&self, data: u64, _accept: bool) -> Result<AnyInfo> {
+    fn info_from_c(&self, data: u64, _accept: bool, _provider: Option<&Device>) -> Result<AnyInfo> {
         let info: AnyInfo = KBox::new(data, GFP_KERNEL)?;
         Ok(info)
     }
@@ -574,10 +585,12 @@ pub struct Negotiated {
     pub accept: usize,
 }
 
-/// Picks the interconnect an importer will use to reach a buffer.
+/// Picks the interconnect through which the device `importer` will reach a
+/// buffer.
 ///
 /// Walks the offers in the exporter's order and returns the first one the
-/// importer accepts and whose [`Interconnect::matches`] agrees.
+/// importer accepts and whose [`Interconnect::matches`] agrees for that
+/// device.
 ///
 /// Fails with `EOPNOTSUPP` if there is no such offer, or if the buffer is
 /// revocable and the importer does not honour invalidation.
@@ -588,41 +601,54 @@ pub struct Negotiated {
 /// # use kernel::prelude::*;
 /// use kernel::dma_buf::interconnect::*;
 ///
+/// let faux = kernel::faux::Registration::new(c"dmabuf_negotiate_doctest", None)?;
+/// let importer = faux.as_ref();
 /// let offers = OfferList::builder()
 ///     .offer(&PHYS_LIST, ())?
 ///     .offer(&SGT, SgtOffer::default())?
 ///     .build()?;
 ///
 /// // An IOMMU-programming importer gets the physical list...
-/// let iommu = AcceptList::builder().accept(&PHYS_LIST, ())?.build()?;
-/// let n = negotiate(&offers, &iommu)?;
+/// // SAFETY: This importer never hands the addresses to anyone.
+/// let access = unsafe { PhysListAccess::new() };
+/// let iommu = AcceptList::builder().accept(&PHYS_LIST, access)?.build()?;
+/// let n = negotiate(&offers, &iommu, importer)?;
 /// assert_eq!((n.offer, n.accept), (0, 0));
 /// assert!(offers.type_at(n.offer).is(&PHYS_LIST));
 ///
 /// // ... an ordinary DMA device falls back to the scatter-gather table.
 /// let dev = AcceptList::builder().accept(&SGT, SgtAccept::default())?.build()?;
-/// assert_eq!(negotiate(&offers, &dev)?, Negotiated { offer: 1, accept: 0 });
+/// assert_eq!(negotiate(&offers, &dev, importer)?, Negotiated { offer: 1, accept: 0 });
 ///
 /// // Nothing in common.
 /// let only_phys = OfferList::builder().offer(&PHYS_LIST, ())?.build()?;
-/// assert_eq!(negotiate(&only_phys, &dev).err(), Some(EOPNOTSUPP));
+/// assert_eq!(negotiate(&only_phys, &dev, importer).err(), Some(EOPNOTSUPP));
 ///
 /// // A revocable buffer refuses an importer that cannot be invalidated.
 /// let revocable = OfferList::builder().offer(&SGT, SgtOffer::default())?
 ///     .revocable(true).build()?;
-/// assert_eq!(negotiate(&revocable, &dev).err(), Some(EOPNOTSUPP));
+/// assert_eq!(negotiate(&revocable, &dev, importer).err(), Some(EOPNOTSUPP));
 /// let dev = AcceptList::builder().accept(&SGT, SgtAccept::default())?
 ///     .honours_invalidation(true).build()?;
-/// assert_eq!(negotiate(&revocable, &dev)?, Negotiated { offer: 0, accept: 0 });
+/// assert_eq!(negotiate(&revocable, &dev, importer)?, Negotiated { offer: 0, accept: 0 });
 /// # Ok::<(), Error>(())
 /// ```
-pub fn negotiate(offers: &OfferList, accepts: &AcceptList) -> Result<Negotiated> {
+pub fn negotiate(
+    offers: &OfferList,
+    accepts: &AcceptList,
+    importer: &Device,
+) -> Result<Negotiated> {
     if offers.revocable && !accepts.honours_invalidation {
         return Err(EOPNOTSUPP);
     }
     for (oi, offer) in offers.list.entries.iter().enumerate() {
         for (ai, accept) in accepts.list.entries.iter().enumerate() {
-            if offer.ty == accept.ty && offer.ty.0.matches_any(&*offer.info, &*accept.info) {
+            if offer.ty == accept.ty
+                && offer
+                    .ty
+                    .0
+                    .matches_any(&*offer.info, &*accept.info, importer)
+            {
                 return Ok(Negotiated {
                     offer: oi,
                     accept: ai,
@@ -654,6 +680,10 @@ pub struct SgtOffer {
     /// The memory is PCI MMIO: only importers that allow peer-to-peer DMA
     /// can use the table.
     pub peer_to_peer: bool,
+    /// The PCI device whose MMIO the memory is, if `peer_to_peer`:
+    /// negotiation then skips this offer for importers whose device cannot
+    /// reach it (`pci_p2pdma_distance()`). `None` skips that check.
+    pub provider: Option<ARef<Device>>,
 }
 
 /// What an importer states when it accepts [`Sgt`].
@@ -668,8 +698,15 @@ impl Interconnect for Sgt {
     type Accept = SgtAccept;
     type Mapping = super::mapping::SgtMapping;
 
-    fn matches(offer: &SgtOffer, accept: &SgtAccept) -> bool {
-        !offer.peer_to_peer || accept.allow_peer_to_peer
+    fn matches(offer: &SgtOffer, accept: &SgtAccept, importer: &Device) -> bool {
+        if !offer.peer_to_peer {
+            return true;
+        }
+        accept.allow_peer_to_peer
+            && offer
+                .provider
+                .as_deref()
+                .is_none_or(|provider| p2p_reachable(provider, importer))
     }
 
     fn offer_flags(offer: &SgtOffer) -> u32 {
@@ -680,9 +717,11 @@ impl Interconnect for Sgt {
         }
     }
 
-    fn offer_from_c(data: u64) -> Result<SgtOffer> {
+    fn offer_from_c(data: u64, provider: Option<&Device>) -> Result<SgtOffer> {
+        let peer_to_peer = sgt_p2p_from_c(data)?;
         Ok(SgtOffer {
-            peer_to_peer: sgt_p2p_from_c(data)?,
+            peer_to_peer,
+            provider: provider.filter(|_| peer_to_peer).map(ARef::from),
         })
     }
 
@@ -691,6 +730,21 @@ impl Interconnect for Sgt {
             allow_peer_to_peer: sgt_p2p_from_c(data)?,
         })
     }
+}
+
+/// Returns true if `client` can reach the MMIO of the PCI device `provider`
+/// with peer-to-peer DMA (false if `provider` is not a PCI device).
+fn p2p_reachable(provider: &Device, client: &Device) -> bool {
+    // SAFETY: `provider` is a live device.
+    if !unsafe { bindings::dev_is_pci(provider.as_raw()) } {
+        return false;
+    }
+    // SAFETY: A PCI device's `struct device` is embedded in its `pci_dev`,
+    // as `dev_is_pci()` just said.
+    let pdev = unsafe { crate::container_of!(provider.as_raw(), bindings::pci_dev, dev) };
+    // SAFETY: Both devices are alive; the distance only reads the PCI
+    // topology, with its own locking.
+    unsafe { bindings::pci_p2pdma_distance(pdev, client.as_raw(), false) >= 0 }
 }
 
 /// Decodes the C entry data of [`SGT`]: `DMA_BUF_IC_SGT_P2P` or nothing.
@@ -708,12 +762,49 @@ pub static SGT: InterconnectType<Sgt> = InterconnectType::new(c"sgt");
 /// Physical MMIO ranges handed to an importer that programs an IOMMU itself.
 ///
 /// Only importers that never let a CPU or a device reach the addresses
-/// except through their own IOMMU page tables may accept it.
+/// except through their own IOMMU page tables may accept it: accepting
+/// takes a [`PhysListAccess`], which only an `unsafe` constructor makes.
 pub struct PhysList;
+
+/// The right to accept [`PhysList`]: what an importer states when it accepts
+/// physical addresses.
+///
+/// Safe code cannot make one, so an ordinary importer cannot negotiate the
+/// physical list; it gets the scatter-gather table (or nothing) instead.
+/// Neither of these compiles (`scripts/compile-fail/` checks that they
+/// fail for this reason and no other):
+///
+/// ```ignore
+/// let _ = AcceptList::builder().accept(&PHYS_LIST, ()); // E0308
+/// let _ = PhysListAccess { _private: () }; // E0451
+/// ```
+///
+/// # Invariants
+///
+/// Made only by [`PhysListAccess::new`], whose caller promises what it asks.
+pub struct PhysListAccess {
+    _private: (),
+}
+
+impl PhysListAccess {
+    /// Grants an importer the physical ranges of the buffers it attaches to.
+    ///
+    /// # Safety
+    ///
+    /// The importer programs IOMMU page tables itself and lets no CPU and
+    /// no device reach the addresses in any other way: it creates no CPU
+    /// mapping of them, and hands them to no device or other driver. Before
+    /// its invalidation callback returns it has removed them from every
+    /// IOMMU page table, with the IOTLB flushed.
+    pub unsafe fn new() -> Self {
+        // INVARIANT: The caller makes the promise.
+        Self { _private: () }
+    }
+}
 
 impl Interconnect for PhysList {
     type Offer = ();
-    type Accept = ();
+    type Accept = PhysListAccess;
     type Mapping = super::mapping::PhysRanges;
 
     fn check_mapping(ranges: &super::mapping::PhysRanges, buf_size: usize) -> Result {
@@ -724,7 +815,7 @@ impl Interconnect for PhysList {
         }
     }
 
-    fn offer_from_c(data: u64) -> Result<()> {
+    fn offer_from_c(data: u64, _provider: Option<&Device>) -> Result<()> {
         if data == 0 {
             Ok(())
         } else {
@@ -732,8 +823,11 @@ impl Interconnect for PhysList {
         }
     }
 
-    fn accept_from_c(data: u64) -> Result<()> {
-        Self::offer_from_c(data)
+    /// C importers accept the physical list through
+    /// `dma_buf_ic_attach_iommu()` only, whose contract is that of
+    /// [`PhysListAccess::new`].
+    fn accept_from_c(_data: u64) -> Result<PhysListAccess> {
+        Err(EPERM)
     }
 }
 

@@ -341,3 +341,30 @@ impl Drop for SgtMapping {
         }
     }
 }
+
+/// Makes the DMA-API unmaps of `dev` that already happened reach its IOTLB.
+///
+/// In lazy mode (`iommu.strict=0`: the default DMA domain uses a flush
+/// queue) an unmap clears the IOMMU page table but leaves the IOTLB entry
+/// until a deferred flush, during which the device can still reach the
+/// memory. A revoke must not return before that: the framework calls this
+/// for the importer's device whenever a mapping ends while its buffer is
+/// revoked. Strict domains flush at unmap time and need nothing here.
+pub(crate) fn flush_dma_unmaps(dev: &Device) {
+    #[cfg(CONFIG_IOMMU_API)]
+    // SAFETY: `dev` is alive. Its group pointer is read once; a device that
+    // had a DMA-API mapping through its IOMMU keeps its group, and the
+    // group its default domain, while the device is bound to its importer
+    // (the DMA API asks that of its callers). The flush only touches the
+    // domain's own IOTLB state, under the IOMMU driver's locks.
+    unsafe {
+        let raw = dev.as_raw();
+        if core::ptr::read_volatile(core::ptr::addr_of!((*raw).iommu_group)).is_null() {
+            return;
+        }
+        let domain = bindings::iommu_get_dma_domain(raw);
+        if !domain.is_null() && (*domain).type_ & bindings::__IOMMU_DOMAIN_DMA_FQ != 0 {
+            bindings::iommu_flush_iotlb_all(domain);
+        }
+    }
+}

@@ -391,6 +391,7 @@ static void bench_attach(void)
 		for (int i = 0; i < BATCH; i++) {
 			struct dmabuf_ic_test_attach a = {
 				.fd = fd, .nr_accepts = 1,
+				.flags = DMABUF_IC_TEST_ATTACH_PHYS_READER,
 				.accepts = { DMABUF_IC_TEST_PHYS_LIST },
 			};
 
@@ -424,6 +425,7 @@ static void bench_attach(void)
 		for (int i = 0; i < DMABUF_IC_TEST_MAX_ATTACHMENTS; i++) {
 			struct dmabuf_ic_test_attach a = {
 				.fd = fd, .nr_accepts = 1,
+				.flags = DMABUF_IC_TEST_ATTACH_PHYS_READER,
 				.accepts = { DMABUF_IC_TEST_PHYS_LIST },
 			};
 

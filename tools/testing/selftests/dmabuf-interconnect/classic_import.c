@@ -232,7 +232,7 @@ TEST_F(classic, revoke_invalidates_and_unmaps)
 	idle = classic_attach(self->dev, fd, INVALIDATE);
 	ASSERT_LT(0, idle);
 	/* A framework importer of the same buffer, through the other offer. */
-	fw = framework_attach(self->dev, fd, INVALIDATE, PHYS);
+	fw = framework_attach(self->dev, fd, INVALIDATE | DMABUF_IC_TEST_ATTACH_PHYS_READER, PHYS);
 	ASSERT_LT(0, fw);
 	ASSERT_EQ(3, buf_status(self->dev, fd).attachments);
 
@@ -376,7 +376,7 @@ TEST_F(classic, bad_input)
 	a.nr_accepts = 0;
 	ASSERT_EQ(-EINVAL, ic(self->dev, DMABUF_IC_TEST_ATTACH, &a));
 	a.nr_accepts = 1;
-	a.flags |= 1U << 4;
+	a.flags |= 1U << 5;
 	ASSERT_EQ(-EINVAL, ic(self->dev, DMABUF_IC_TEST_ATTACH, &a));
 	a.flags = CLASSIC | DMABUF_IC_TEST_ATTACH_PCI_DEV;
 	a.pci_dev = 0xffffffff;

@@ -188,7 +188,7 @@ TEST_F(discovery, attachments)
 	fd = export(self->dev, 0, offers, 2);
 	ASSERT_LE(0, fd);
 	a = attach(self->dev, fd, SGT, 0);
-	b = attach(self->dev, fd, PHYS, 0);
+	b = attach(self->dev, fd, PHYS, DMABUF_IC_TEST_ATTACH_PHYS_READER);
 	ASSERT_LT(0, a);
 	ASSERT_LT(0, b);
 	m.id = b;

@@ -182,7 +182,8 @@ TEST_F(fail, discovery)
 	struct dmabuf_ic_test_export e = export_args;
 	struct dmabuf_ic_test_attach a = {
 		.nr_accepts = 1, .accepts = { DMABUF_IC_TEST_PHYS_LIST },
-		.flags = DMABUF_IC_TEST_ATTACH_INVALIDATE,
+		.flags = DMABUF_IC_TEST_ATTACH_INVALIDATE |
+			 DMABUF_IC_TEST_ATTACH_PHYS_READER,
 	};
 	struct iommu_dmabuf_interconnect accepts[2];
 	int fd, iommufd, failures = 0;

@@ -27,6 +27,7 @@
 #define EXP_P2P DMABUF_IC_TEST_EXPORT_SGT_P2P
 #define INVALIDATE DMABUF_IC_TEST_ATTACH_INVALIDATE
 #define IMP_P2P DMABUF_IC_TEST_ATTACH_SGT_P2P
+#define READER DMABUF_IC_TEST_ATTACH_PHYS_READER
 #define NR_PAGES 3
 #define BUF_SIZE (NR_PAGES * 4096UL)
 
@@ -152,6 +153,9 @@ static const char *cell(const struct side *exp, const struct side *imp)
 /* What the contract says the negotiation must give: a type or -errno. */
 static int expected(const struct side *exp, const struct side *imp)
 {
+	/* Physical addresses only for an importer trusted with them. */
+	if (has(imp, PHYS) && !(imp->flags & READER))
+		return -EPERM;
 	if ((exp->flags & REVOCABLE) && !(imp->flags & INVALIDATE))
 		return -EOPNOTSUPP;
 	for (__u32 i = 0; i < exp->nr; i++) {
@@ -219,8 +223,10 @@ TEST_F(ic, negotiation_matrix)
 					int want, id;
 
 					imp = orders[a];
+					/* Half the cells of each set and flags. */
 					imp.flags = (imf & 1 ? INVALIDATE : 0) |
-						    (imf & 2 ? IMP_P2P : 0);
+						    (imf & 2 ? IMP_P2P : 0) |
+						    ((a + imf) & 1 ? READER : 0);
 					imp.link = imf & 4 ? 8 : 7;
 					want = expected(&exp, &imp);
 					id = do_attach(self->dev, fd, imp.flags,
@@ -272,7 +278,7 @@ TEST_F(ic, map_each_type)
 
 		fd = do_export(self->dev, 0, &types[i], 1, 3, NR_PAGES);
 		ASSERT_LE(0, fd);
-		id = do_attach(self->dev, fd, 0, &types[i], 1, 3, &negotiated);
+		id = do_attach(self->dev, fd, READER, &types[i], 1, 3, &negotiated);
 		ASSERT_LT(0, id);
 		ASSERT_EQ(types[i], negotiated);
 		ASSERT_EQ(0, do_map(self->dev, id, &m));
@@ -304,7 +310,7 @@ TEST_F(ic, split_ranges)
 	fd = do_export(self->dev, DMABUF_IC_TEST_EXPORT_SPLIT_RANGES, &phys, 1,
 		       0, NR_PAGES);
 	ASSERT_LE(0, fd);
-	id = do_attach(self->dev, fd, 0, &phys, 1, 0, NULL);
+	id = do_attach(self->dev, fd, READER, &phys, 1, 0, NULL);
 	ASSERT_LT(0, id);
 	ASSERT_EQ(0, do_map(self->dev, id, &m));
 	ASSERT_EQ(NR_PAGES, m.nr_segments);
@@ -322,12 +328,12 @@ TEST_F(ic, revoke_while_mapped)
 
 	fd = do_export(self->dev, REVOCABLE, &phys, 1, 0, NR_PAGES);
 	ASSERT_LE(0, fd);
-	id = do_attach(self->dev, fd, INVALIDATE, &phys, 1, 0, NULL);
+	id = do_attach(self->dev, fd, INVALIDATE | READER, &phys, 1, 0, NULL);
 	ASSERT_LT(0, id);
-	idle = do_attach(self->dev, fd, INVALIDATE, &phys, 1, 0, NULL);
+	idle = do_attach(self->dev, fd, INVALIDATE | READER, &phys, 1, 0, NULL);
 	ASSERT_LT(0, idle);
 	/* A revocable buffer refuses an importer that cannot be invalidated. */
-	ASSERT_EQ(-EOPNOTSUPP, do_attach(self->dev, fd, 0, &phys, 1, 0, NULL));
+	ASSERT_EQ(-EOPNOTSUPP, do_attach(self->dev, fd, READER, &phys, 1, 0, NULL));
 	ASSERT_EQ(2, buf_status(self->dev, fd).attachments);
 	ASSERT_EQ(-EOPNOTSUPP, do_attach(self->dev, fd, INVALIDATE, &sgt, 1, 0, NULL));
 
@@ -362,7 +368,7 @@ TEST_F(ic, revoke_while_mapped)
 	ASSERT_EQ(DMABUF_IC_TEST_OP_REVOKE_PERMANENTLY, buf_status(self->dev, fd).revoked);
 	ASSERT_EQ(-ENODEV, do_revoke(self->dev, fd, DMABUF_IC_TEST_OP_UNREVOKE));
 	ASSERT_EQ(-ENODEV, do_map(self->dev, id, &m));
-	ASSERT_EQ(-ENODEV, do_attach(self->dev, fd, INVALIDATE, &phys, 1, 0, NULL));
+	ASSERT_EQ(-ENODEV, do_attach(self->dev, fd, INVALIDATE | READER, &phys, 1, 0, NULL));
 	ASSERT_EQ(2, buf_status(self->dev, fd).attachments);
 	close(fd);
 }
@@ -376,7 +382,7 @@ TEST_F(ic, close_fd_first)
 
 	fd = do_export(self->dev, REVOCABLE, &phys, 1, 0, NR_PAGES);
 	ASSERT_LE(0, fd);
-	id = do_attach(self->dev, fd, INVALIDATE, &phys, 1, 0, NULL);
+	id = do_attach(self->dev, fd, INVALIDATE | READER, &phys, 1, 0, NULL);
 	ASSERT_LT(0, id);
 	ASSERT_EQ(0, do_map(self->dev, id, &m));
 	close(fd);
@@ -419,7 +425,7 @@ TEST_F(ic, close_exporter_first)
 	ASSERT_LE(0, exporter);
 	fd = do_export(exporter, REVOCABLE, &phys, 1, 0, NR_PAGES);
 	ASSERT_LE(0, fd);
-	id = do_attach(self->dev, fd, INVALIDATE, &phys, 1, 0, NULL);
+	id = do_attach(self->dev, fd, INVALIDATE | READER, &phys, 1, 0, NULL);
 	ASSERT_LT(0, id);
 	ASSERT_EQ(0, do_map(self->dev, id, &m));
 	close(exporter);
@@ -465,9 +471,9 @@ TEST_F(ic, foreign_exporter_falls_back_to_sgt)
 	fd = udmabuf_create(BUF_SIZE);
 	if (fd < 0)
 		SKIP(return, "no udmabuf: %s", strerror(-fd));
-	ASSERT_EQ(-EOPNOTSUPP, do_attach(self->dev, fd, INVALIDATE, &phys, 1, 0, NULL));
+	ASSERT_EQ(-EOPNOTSUPP, do_attach(self->dev, fd, INVALIDATE | READER, &phys, 1, 0, NULL));
 	ASSERT_EQ(-EOPNOTSUPP, do_attach(self->dev, fd, 0, &link, 1, 0, NULL));
-	id = do_attach(self->dev, fd, 0, both, 2, 0, &negotiated);
+	id = do_attach(self->dev, fd, READER, both, 2, 0, &negotiated);
 	ASSERT_LT(0, id);
 	ASSERT_EQ(SGT, negotiated);
 	ASSERT_EQ(0, do_map(self->dev, id, &m));
@@ -476,6 +482,29 @@ TEST_F(ic, foreign_exporter_falls_back_to_sgt)
 	/* The exporter's commands refuse buffers of other exporters. */
 	ASSERT_EQ(-EINVAL, do_revoke(self->dev, fd, DMABUF_IC_TEST_OP_REVOKE));
 	ASSERT_EQ(-1U, buf_status(self->dev, fd).revoked);
+	ASSERT_EQ(0, do_id(self->dev, DMABUF_IC_TEST_DETACH, id));
+	close(fd);
+}
+
+/*
+ * Physical addresses only for an importer trusted with them: an ordinary
+ * one that asks for the physical list is refused (EPERM) and nothing is
+ * attached; it gets what it may accept, the exporter's next choice.
+ */
+TEST_F(ic, ordinary_importer_gets_no_phys)
+{
+	const __u32 phys = PHYS, both[] = { PHYS, SGT };
+	__u32 negotiated = 0;
+	int fd, id;
+
+	fd = do_export(self->dev, 0, both, 2, 0, NR_PAGES);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(-EPERM, do_attach(self->dev, fd, 0, &phys, 1, 0, NULL));
+	ASSERT_EQ(-EPERM, do_attach(self->dev, fd, INVALIDATE, both, 2, 0, NULL));
+	ASSERT_EQ(0, buf_status(self->dev, fd).attachments);
+	id = do_attach(self->dev, fd, 0, &both[1], 1, 0, &negotiated);
+	ASSERT_LT(0, id);
+	ASSERT_EQ(SGT, negotiated);
 	ASSERT_EQ(0, do_id(self->dev, DMABUF_IC_TEST_DETACH, id));
 	close(fd);
 }
@@ -512,15 +541,15 @@ TEST_F(ic, attach_bad_input)
 	ASSERT_LE(0, fd);
 	null_fd = open("/dev/null", O_RDONLY);
 	ASSERT_LE(0, null_fd);
-	ASSERT_EQ(-EBADF, do_attach(self->dev, -1, 0, &phys, 1, 0, NULL));
-	ASSERT_EQ(-EINVAL, do_attach(self->dev, null_fd, 0, &phys, 1, 0, NULL));
-	ASSERT_EQ(-EINVAL, do_attach(self->dev, fd, 0, &phys, 0, 0, NULL));
-	ASSERT_EQ(-EINVAL, do_attach(self->dev, fd, 0, dup, 2, 0, NULL));
+	ASSERT_EQ(-EBADF, do_attach(self->dev, -1, READER, &phys, 1, 0, NULL));
+	ASSERT_EQ(-EINVAL, do_attach(self->dev, null_fd, READER, &phys, 1, 0, NULL));
+	ASSERT_EQ(-EINVAL, do_attach(self->dev, fd, READER, &phys, 0, 0, NULL));
+	ASSERT_EQ(-EINVAL, do_attach(self->dev, fd, READER, dup, 2, 0, NULL));
 	ASSERT_EQ(-EINVAL, do_attach(self->dev, fd, 0, unknown, 1, 0, NULL));
 	ASSERT_EQ(-EINVAL, do_attach(self->dev, fd, 1U << 5, &phys, 1, 0, NULL));
 	/* A PCI device that does not exist (domain 0xffff). */
 	struct dmabuf_ic_test_attach a = {
-		.fd = fd, .flags = DMABUF_IC_TEST_ATTACH_PCI_DEV, .nr_accepts = 1,
+		.fd = fd, .flags = DMABUF_IC_TEST_ATTACH_PCI_DEV | READER, .nr_accepts = 1,
 		.accepts = { PHYS }, .pci_dev = 0xffffffff,
 	};
 	ASSERT_EQ(-ENODEV, ic(self->dev, DMABUF_IC_TEST_ATTACH, &a));
@@ -528,14 +557,14 @@ TEST_F(ic, attach_bad_input)
 
 	/* The context holds a bounded number of attachments. */
 	for (int i = 0; i < DMABUF_IC_TEST_MAX_ATTACHMENTS; i++) {
-		ids[i] = do_attach(self->dev, fd, 0, &phys, 1, 0, NULL);
+		ids[i] = do_attach(self->dev, fd, READER, &phys, 1, 0, NULL);
 		ASSERT_LT(0, ids[i]);
 	}
-	ASSERT_EQ(-ENOSPC, do_attach(self->dev, fd, 0, &phys, 1, 0, NULL));
+	ASSERT_EQ(-ENOSPC, do_attach(self->dev, fd, READER, &phys, 1, 0, NULL));
 	ASSERT_EQ(DMABUF_IC_TEST_MAX_ATTACHMENTS, buf_status(self->dev, fd).attachments);
 	/* A freed id is reused. */
 	ASSERT_EQ(0, do_id(self->dev, DMABUF_IC_TEST_DETACH, ids[7]));
-	ASSERT_EQ(ids[7], do_attach(self->dev, fd, 0, &phys, 1, 0, NULL));
+	ASSERT_EQ(ids[7], do_attach(self->dev, fd, READER, &phys, 1, 0, NULL));
 	for (int i = 0; i < DMABUF_IC_TEST_MAX_ATTACHMENTS; i++)
 		ASSERT_EQ(0, do_id(self->dev, DMABUF_IC_TEST_DETACH, ids[i]));
 	ASSERT_EQ(0, buf_status(self->dev, fd).attachments);

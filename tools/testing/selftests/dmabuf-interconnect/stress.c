@@ -152,7 +152,8 @@ static void *importer(void *arg)
 
 	while (!atomic_load(&s->stop)) {
 		struct dmabuf_ic_test_attach a = {
-			.fd = s->buf, .flags = DMABUF_IC_TEST_ATTACH_INVALIDATE,
+			.fd = s->buf, .flags = DMABUF_IC_TEST_ATTACH_INVALIDATE |
+					       DMABUF_IC_TEST_ATTACH_PHYS_READER,
 			.nr_accepts = 1,
 			.accepts = { rand() & 1 ? DMABUF_IC_TEST_SGT :
 					DMABUF_IC_TEST_PHYS_LIST },
@@ -398,7 +399,8 @@ static void *vfio_importer(void *arg)
 
 	while (!atomic_load(&s->stop)) {
 		struct dmabuf_ic_test_attach a = {
-			.fd = current_buf(v), .flags = DMABUF_IC_TEST_ATTACH_INVALIDATE,
+			.fd = current_buf(v), .flags = DMABUF_IC_TEST_ATTACH_INVALIDATE |
+						       DMABUF_IC_TEST_ATTACH_PHYS_READER,
 			.nr_accepts = 1, .accepts = { DMABUF_IC_TEST_PHYS_LIST },
 		};
 		int rc = ic(dev, DMABUF_IC_TEST_ATTACH, &a);
@@ -486,8 +488,9 @@ TEST(race_vfio_revoke_export_map)
 	int seconds = env ? atoi(env) : 10;
 	struct vfio_shared v = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct dmabuf_ic_test_attach a = {
-		.flags = DMABUF_IC_TEST_ATTACH_INVALIDATE, .nr_accepts = 1,
-		.accepts = { DMABUF_IC_TEST_PHYS_LIST },
+		.flags = DMABUF_IC_TEST_ATTACH_INVALIDATE |
+			 DMABUF_IC_TEST_ATTACH_PHYS_READER,
+		.nr_accepts = 1, .accepts = { DMABUF_IC_TEST_PHYS_LIST },
 	};
 	struct dmabuf_ic_test_map m = {};
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };

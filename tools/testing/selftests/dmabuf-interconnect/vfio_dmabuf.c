@@ -18,10 +18,15 @@
 #define IVSHMEM_VENDOR "0x1af4"
 #define IVSHMEM_DEVICE "0x1110"
 
+/*
+ * Attaches an importer of the physical list (one that only reads the ranges
+ * back); its id, or -errno.
+ */
 static int attach(int ic_dev, int fd, __u32 flags)
 {
 	struct dmabuf_ic_test_attach a = {
-		.fd = fd, .flags = flags, .nr_accepts = 1,
+		.fd = fd, .flags = flags | DMABUF_IC_TEST_ATTACH_PHYS_READER,
+		.nr_accepts = 1,
 		.accepts = { DMABUF_IC_TEST_PHYS_LIST },
 	};
 	int rc = ic(ic_dev, DMABUF_IC_TEST_ATTACH, &a);
@@ -39,6 +44,32 @@ static int attach_accepting(int ic_dev, int fd, __u32 flags,
 	int rc;
 
 	memcpy(a.accepts, accepts, nr * sizeof(*accepts));
+	rc = ic(ic_dev, DMABUF_IC_TEST_ATTACH, &a);
+	if (!rc && negotiated)
+		*negotiated = a.negotiated;
+	return rc ? rc : (int)a.id;
+}
+
+/*
+ * Attaches a scatter-gather importer with peer-to-peer DMA for QEMU's edu,
+ * a PCI device that can reach the BAR; id or -errno (-ENXIO: no edu).
+ */
+static int attach_for_edu(int ic_dev, int fd, __u32 *negotiated)
+{
+	struct dmabuf_ic_test_attach a = {
+		.fd = fd, .nr_accepts = 1, .accepts = { DMABUF_IC_TEST_SGT },
+		.flags = DMABUF_IC_TEST_ATTACH_INVALIDATE |
+			 DMABUF_IC_TEST_ATTACH_SGT_P2P |
+			 DMABUF_IC_TEST_ATTACH_PCI_DEV,
+	};
+	unsigned int dom, bus, dev, fn;
+	char bdf[256];
+	int rc;
+
+	if (!find_pci("0x1234", "0x11e8", bdf) ||
+	    sscanf(bdf, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) != 4)
+		return -ENXIO;
+	a.pci_dev = dom << 16 | bus << 8 | dev << 3 | fn;
 	rc = ic(ic_dev, DMABUF_IC_TEST_ATTACH, &a);
 	if (!rc && negotiated)
 		*negotiated = a.negotiated;
@@ -135,23 +166,29 @@ TEST_F(vfio, offers_phys_list_then_p2p_sgt)
 			 &page, 1);
 	ASSERT_LE(0, fd);
 	/* The exporter's order wins over the importer's. */
-	id = attach_accepting(self->ic_dev, fd, inval | DMABUF_IC_TEST_ATTACH_SGT_P2P,
-			      both, 2, &negotiated);
+	id = attach_accepting(self->ic_dev, fd, inval | DMABUF_IC_TEST_ATTACH_SGT_P2P |
+			      DMABUF_IC_TEST_ATTACH_PHYS_READER, both, 2, &negotiated);
 	ASSERT_LT(0, id);
 	ASSERT_EQ(DMABUF_IC_TEST_PHYS_LIST, negotiated);
+	/* An importer not trusted with physical addresses is refused. */
+	ASSERT_EQ(-EPERM, attach_accepting(self->ic_dev, fd, inval, both, 2, NULL));
 	/* MMIO: only importers that can reach P2P memory get the table. */
 	ASSERT_EQ(-EOPNOTSUPP, attach_accepting(self->ic_dev, fd, inval, &sgt, 1, NULL));
-	id = attach_accepting(self->ic_dev, fd, inval | DMABUF_IC_TEST_ATTACH_SGT_P2P,
-			      &sgt, 1, &negotiated);
+	/*
+	 * ... and only if their device reaches the BAR: the test device is no
+	 * PCI device, so negotiation skips the offer and nothing is attached
+	 * (a map would fail: dma_buf_phys_vec_to_sgt() cannot map for it).
+	 */
+	ASSERT_EQ(-EOPNOTSUPP,
+		  attach_accepting(self->ic_dev, fd, inval | DMABUF_IC_TEST_ATTACH_SGT_P2P,
+				   &sgt, 1, &negotiated));
+	/* edu can: it gets the table, mapped for it. */
+	id = attach_for_edu(self->ic_dev, fd, &negotiated);
 	ASSERT_LT(0, id);
 	ASSERT_EQ(DMABUF_IC_TEST_SGT, negotiated);
-	/*
-	 * The test device is no PCI device: it cannot reach the BAR, and the
-	 * map says so, with dma_buf_phys_vec_to_sgt()'s EINVAL. (p2p_dma's
-	 * sgt_p2p_dma maps it for edu.)
-	 */
-	ASSERT_EQ(-EINVAL, map(self->ic_dev, id, &m));
-	ASSERT_EQ(0, status(self->ic_dev, id).mapped);
+	ASSERT_EQ(0, map(self->ic_dev, id, &m));
+	ASSERT_EQ(PAGE, m.length);
+	ASSERT_EQ(1, status(self->ic_dev, id).mapped);
 	close(fd);
 }
 
@@ -496,10 +533,11 @@ TEST_F(pcie, small_bar_offers_sgt_too)
 	const __u32 sgt = DMABUF_IC_TEST_SGT;
 	__u32 negotiated = 0;
 
-	ASSERT_LT(0, attach_accepting(self->ic_dev, self->fd,
-				      DMABUF_IC_TEST_ATTACH_INVALIDATE |
-				      DMABUF_IC_TEST_ATTACH_SGT_P2P, &sgt, 1,
-				      &negotiated));
+	ASSERT_EQ(-EOPNOTSUPP, attach_accepting(self->ic_dev, self->fd,
+						DMABUF_IC_TEST_ATTACH_INVALIDATE |
+						DMABUF_IC_TEST_ATTACH_SGT_P2P, &sgt, 1,
+						&negotiated));
+	ASSERT_LT(0, attach_for_edu(self->ic_dev, self->fd, &negotiated));
 	ASSERT_EQ(DMABUF_IC_TEST_SGT, negotiated);
 	close(self->fd);
 }
