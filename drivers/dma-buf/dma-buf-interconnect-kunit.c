@@ -507,6 +507,37 @@ static void late_fence_signal(struct work_struct *work)
 	dma_fence_put(&f->base);
 }
 
+/*
+ * Adds to @buf a fence of @usage that signals @ms milliseconds from now;
+ * returns it with a reference for the caller, or NULL.
+ */
+static struct late_fence *late_fence_add(struct dma_buf *buf,
+					 enum dma_resv_usage usage,
+					 unsigned int ms)
+{
+	struct late_fence *f = kzalloc(sizeof(*f), GFP_KERNEL);
+
+	if (!f)
+		return NULL;
+	spin_lock_init(&f->lock);
+	dma_fence_init(&f->base, &late_fence_ops, &f->lock,
+		       dma_fence_context_alloc(1), 1);
+	INIT_DELAYED_WORK(&f->work, late_fence_signal);
+	dma_resv_lock(buf->resv, NULL);
+	if (dma_resv_reserve_fences(buf->resv, 1)) {
+		dma_resv_unlock(buf->resv);
+		dma_fence_put(&f->base);
+		return NULL;
+	}
+	dma_resv_add_fence(buf->resv, &f->base, usage);
+	dma_resv_unlock(buf->resv);
+	/* The work's reference; the buffer holds its own, the caller one. */
+	dma_fence_get(&f->base);
+	dma_fence_get(&f->base);
+	schedule_delayed_work(&f->work, msecs_to_jiffies(ms));
+	return f;
+}
+
 static int foreign_pin(struct dma_buf_attachment *attach)
 {
 	return 0;
@@ -557,19 +588,8 @@ static void ic_kunit_foreign_fence(struct kunit *test)
 	buf = dma_buf_export(&exp_info);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(buf));
 
-	fence = kzalloc(sizeof(*fence), GFP_KERNEL);
+	fence = late_fence_add(buf, DMA_RESV_USAGE_KERNEL, 200);
 	KUNIT_ASSERT_NOT_NULL(test, fence);
-	spin_lock_init(&fence->lock);
-	dma_fence_init(&fence->base, &late_fence_ops, &fence->lock,
-		       dma_fence_context_alloc(1), 1);
-	INIT_DELAYED_WORK(&fence->work, late_fence_signal);
-	dma_resv_lock(buf->resv, NULL);
-	KUNIT_ASSERT_EQ(test, 0, dma_resv_reserve_fences(buf->resv, 1));
-	dma_resv_add_fence(buf->resv, &fence->base, DMA_RESV_USAGE_KERNEL);
-	dma_resv_unlock(buf->resv);
-	/* The work's reference; the buffer holds its own. */
-	dma_fence_get(&fence->base);
-	schedule_delayed_work(&fence->work, msecs_to_jiffies(200));
 
 	/* A dynamic exporter can move the buffer: invalidation is a must. */
 	KUNIT_EXPECT_EQ(test, -EOPNOTSUPP,
@@ -588,6 +608,34 @@ static void ic_kunit_foreign_fence(struct kunit *test)
 
 	/* Whatever happened above, the work has run before the test ends. */
 	flush_delayed_work(&fence->work);
+	dma_fence_put(&fence->base);
+	dma_buf_put(buf);
+	flush_delayed_fput();
+	KUNIT_EXPECT_TRUE(test, t->exp.released);
+}
+
+/*
+ * Work queued on a framework buffer before a revoke ends before the revoke
+ * returns: it waits for every fence, the last usage (BOOKKEEP) included.
+ */
+static void ic_kunit_revoke_waits_for_fences(struct kunit *test)
+{
+	struct ic_kunit *t = test->priv;
+	struct dma_buf_ic_export *export;
+	struct late_fence *fence;
+	struct dma_buf *buf;
+
+	export = dma_buf_ic_export(&t->info, &buf);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(export));
+	fence = late_fence_add(buf, DMA_RESV_USAGE_BOOKKEEP, 200);
+	KUNIT_ASSERT_NOT_NULL(test, fence);
+
+	dma_buf_ic_export_revoke(export);
+	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(&fence->base));
+
+	flush_delayed_work(&fence->work);
+	dma_fence_put(&fence->base);
+	dma_buf_ic_export_put(export);
 	dma_buf_put(buf);
 	flush_delayed_fput();
 	KUNIT_EXPECT_TRUE(test, t->exp.released);
@@ -599,6 +647,7 @@ static struct kunit_case ic_kunit_cases[] = {
 	KUNIT_CASE(ic_kunit_unreachable_provider),
 	KUNIT_CASE(ic_kunit_self_import),
 	KUNIT_CASE(ic_kunit_foreign_fence),
+	KUNIT_CASE(ic_kunit_revoke_waits_for_fences),
 	{}
 };
 

@@ -8,8 +8,10 @@
 #define _GNU_SOURCE
 #include <linux/dma-buf.h>
 #include <linux/iommufd.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/eventfd.h>
 
 #include "../kselftest_harness.h"
 #include "../../../../drivers/dma-buf/dmabuf-ic-test.h"
@@ -297,7 +299,7 @@ TEST_F(vfio, low_power_revokes)
 	struct vfio_region_dma_range whole = { 0, self->bar2_size };
 	struct vfio_device_feature pm = { .argsz = sizeof(pm) };
 	struct dmabuf_ic_test_map m;
-	int fd, id;
+	int fd, id, fd2, id2;
 
 	set_command(self->device, PCI_COMMAND_MEMORY, 0);
 	fd = get_dma_buf(self->device, VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC,
@@ -311,10 +313,160 @@ TEST_F(vfio, low_power_revokes)
 	ASSERT_EQ(0, ic(self->device, VFIO_DEVICE_FEATURE, &pm));
 	ASSERT_EQ(1, status(self->ic_dev, id).invalidations);
 	ASSERT_EQ(-ENODEV, map(self->ic_dev, id, &m));
+	/*
+	 * Exported in low power: revoked from the start, although memory is
+	 * enabled (the ioctl woke the device, which stays in low power for
+	 * the user until LOW_POWER_EXIT).
+	 */
+	fd2 = get_dma_buf(self->device, VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC,
+			  &whole, 1);
+	ASSERT_LE(0, fd2);
+	id2 = attach(self->ic_dev, fd2, DMABUF_IC_TEST_ATTACH_INVALIDATE);
+	ASSERT_LT(0, id2);
+	ASSERT_EQ(-ENODEV, map(self->ic_dev, id2, &m));
 	pm.flags = VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_LOW_POWER_EXIT;
 	ASSERT_EQ(0, ic(self->device, VFIO_DEVICE_FEATURE, &pm));
 	/* Memory is still enabled: usable again, but nothing was remapped. */
 	ASSERT_EQ(0, status(self->ic_dev, id).mapped);
+	ASSERT_EQ(0, map(self->ic_dev, id, &m));
+	ASSERT_EQ(0, map(self->ic_dev, id2, &m));
+	close(fd2);
+	close(fd);
+}
+
+/*
+ * Low power with a wake-up eventfd: any access through VFIO wakes the
+ * device, signals the eventfd and leaves low power, as LOW_POWER_EXIT
+ * does; the buffers can be mapped again then.
+ */
+TEST_F(vfio, low_power_wakeup_restores)
+{
+	struct vfio_region_dma_range whole = { 0, self->bar2_size };
+	struct {
+		struct vfio_device_feature hdr;
+		struct vfio_device_low_power_entry_with_wakeup wake;
+	} pm = { .hdr = { .argsz = sizeof(pm) } };
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	struct dmabuf_ic_test_map m;
+	struct pollfd p = {};
+	int fd, id, efd;
+	__u64 n;
+
+	set_command(self->device, PCI_COMMAND_MEMORY, 0);
+	fd = get_dma_buf(self->device, VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC,
+			 &whole, 1);
+	ASSERT_LE(0, fd);
+	id = attach(self->ic_dev, fd, DMABUF_IC_TEST_ATTACH_INVALIDATE);
+	ASSERT_LT(0, id);
+	ASSERT_EQ(0, map(self->ic_dev, id, &m));
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, efd);
+
+	pm.hdr.flags = VFIO_DEVICE_FEATURE_SET |
+		       VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP;
+	pm.wake.wakeup_eventfd = efd;
+	ASSERT_EQ(0, ic(self->device, VFIO_DEVICE_FEATURE, &pm));
+	ASSERT_EQ(1, status(self->ic_dev, id).invalidations);
+	ASSERT_EQ(-ENODEV, map(self->ic_dev, id, &m));
+	/* An access through VFIO wakes it. */
+	ASSERT_EQ(0, ic(self->device, VFIO_DEVICE_GET_INFO, &info));
+	p.fd = efd;
+	p.events = POLLIN;
+	ASSERT_EQ(1, poll(&p, 1, 5000));
+	ASSERT_EQ(sizeof(n), read(efd, &n, sizeof(n)));
+	ASSERT_EQ(0, map(self->ic_dev, id, &m));
+	close(efd);
+	close(fd);
+}
+
+/* Arms fail_function to fail vfio_user_config_write() once with -EIO. */
+static bool fail_next_config_write(void)
+{
+	const char *dir = "/sys/kernel/debug/fail_function";
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/inject", dir);
+	if (!write_str(path, "vfio_user_config_write"))
+		return false;
+	snprintf(path, sizeof(path), "%s/vfio_user_config_write/retval", dir);
+	if (!write_str(path, "-5"))
+		return false;
+	snprintf(path, sizeof(path), "%s/probability", dir);
+	if (!write_str(path, "100"))
+		return false;
+	snprintf(path, sizeof(path), "%s/interval", dir);
+	if (!write_str(path, "1"))
+		return false;
+	snprintf(path, sizeof(path), "%s/times", dir);
+	return write_str(path, "1");
+}
+
+/* Writes PCI_COMMAND through VFIO; 0 or -errno. */
+static int write_command(int device, __u16 cmd)
+{
+	__u64 off = config_offset(device) + PCI_COMMAND;
+
+	return pwrite(device, &cmd, 2, off) == 2 ? 0 : -errno;
+}
+
+/* The memory enable bit as the hardware has it (sysfs, not VFIO). */
+static int hw_memory_enabled(const char *bdf)
+{
+	char path[300];
+	__u16 cmd = 0;
+	int fd, n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = pread(fd, &cmd, 2, PCI_COMMAND);
+	close(fd);
+	return n == 2 ? !!(cmd & PCI_COMMAND_MEMORY) : -1;
+}
+
+/*
+ * A PCI_COMMAND write that the hardware refuses (fault injection) after
+ * VFIO revoked the buffers keeps them revoked, in both directions, and a
+ * write that succeeds later brings them in line.
+ */
+TEST_F(vfio, failed_command_write_keeps_revoked)
+{
+	struct vfio_region_dma_range whole = { 0, self->bar2_size };
+	struct dmabuf_ic_test_map m;
+	__u16 cmd = 0;
+	char bdf[256];
+	int fd, id;
+
+	ASSERT_TRUE(find_pci(IVSHMEM_VENDOR, IVSHMEM_DEVICE, bdf));
+	set_command(self->device, PCI_COMMAND_MEMORY, 0);
+	ASSERT_EQ(2, pread(self->device, &cmd, 2, self->config_offset + PCI_COMMAND));
+	fd = get_dma_buf(self->device, VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC,
+			 &whole, 1);
+	ASSERT_LE(0, fd);
+	id = attach(self->ic_dev, fd, DMABUF_IC_TEST_ATTACH_INVALIDATE);
+	ASSERT_LT(0, id);
+	ASSERT_EQ(0, map(self->ic_dev, id, &m));
+
+	/* Disabling fails in the hardware, which keeps decoding... */
+	ASSERT_TRUE(fail_next_config_write());
+	ASSERT_EQ(-EIO, write_command(self->device, cmd & ~PCI_COMMAND_MEMORY));
+	ASSERT_EQ(1, hw_memory_enabled(bdf));
+	/* ... but the buffers were revoked and stay so. */
+	ASSERT_EQ(1, status(self->ic_dev, id).invalidations);
+	ASSERT_EQ(-ENODEV, map(self->ic_dev, id, &m));
+	/* A write that succeeds brings both in line. */
+	ASSERT_EQ(0, write_command(self->device, cmd & ~PCI_COMMAND_MEMORY));
+	ASSERT_EQ(0, hw_memory_enabled(bdf));
+	ASSERT_EQ(-ENODEV, map(self->ic_dev, id, &m));
+
+	/* Enabling fails in the hardware: still revoked. */
+	ASSERT_TRUE(fail_next_config_write());
+	ASSERT_EQ(-EIO, write_command(self->device, cmd | PCI_COMMAND_MEMORY));
+	ASSERT_EQ(0, hw_memory_enabled(bdf));
+	ASSERT_EQ(-ENODEV, map(self->ic_dev, id, &m));
+	ASSERT_EQ(0, write_command(self->device, cmd | PCI_COMMAND_MEMORY));
+	ASSERT_EQ(1, hw_memory_enabled(bdf));
 	ASSERT_EQ(0, map(self->ic_dev, id, &m));
 	close(fd);
 }
