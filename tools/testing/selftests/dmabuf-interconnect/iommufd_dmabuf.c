@@ -4,7 +4,10 @@
  * interconnect framework. Buffers come from the test exporter
  * (CONFIG_DMABUF_INTERCONNECT_TEST), domains from iommufd's test mock
  * (CONFIG_IOMMUFD_TEST), whose IOMMU_TEST_OP_MD_CHECK_MAPPED tells whether
- * an IOVA range is mapped in a domain.
+ * an IOVA range is mapped in a domain, and to which physical address and with
+ * which protection each IO page is mapped. The tests of what exactly is
+ * mapped use iommufd's own mock exporter (IOMMU_TEST_OP_DMABUF_GET), which
+ * tells its physical ranges.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -471,7 +474,6 @@ TEST_F(dmabuf, bad_input)
 					MOCK_APERTURE_START, 64 * PAGE));
 }
 
-/* Writes "N" to a fault-injection knob; false if there is no such knob. */
 /*
  * Fail the 1st, 2nd, ... fault-injection site reached by IOMMU_IOAS_MAP_FILE,
  * until one run reaches none: every failure must return an error and leave
@@ -519,6 +521,327 @@ TEST_F(dmabuf, fail_nth_map_file)
 	ASSERT_LT(2, failures);
 	ASSERT_EQ(0, unmap(self->iommufd, self->ioas_id, iova, 8 * PAGE));
 	ASSERT_EQ(0, buf_status(self->exporter, self->buf).attachments);
+}
+
+/* What a buffer of iommufd's mock exporter is made of. */
+struct mock_buf {
+	int fd;
+	__u32 nr_ranges;
+	struct iommu_test_dmabuf_range ranges[64];
+};
+
+static int mock_cmd(int iommufd, struct iommu_test_cmd *cmd)
+{
+	cmd->size = sizeof(*cmd);
+	return ic(iommufd, IOMMU_TEST_CMD, cmd);
+}
+
+/* A buffer of @nr_pages from iommufd's mock exporter, and its ranges. */
+static void mock_buf_get(struct __test_metadata *_metadata, int iommufd,
+			 __u32 nr_pages, struct mock_buf *buf)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_DMABUF_GET,
+		.dmabuf_get = { .length = nr_pages * PAGE,
+				.open_flags = O_CLOEXEC },
+	};
+
+	buf->fd = mock_cmd(iommufd, &cmd);
+	ASSERT_LE(0, buf->fd);
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.op = IOMMU_TEST_OP_DMABUF_RANGES;
+	cmd.dmabuf_ranges.dmabuf_fd = buf->fd;
+	cmd.dmabuf_ranges.nr_ranges = 64;
+	cmd.dmabuf_ranges.uptr = (uintptr_t)buf->ranges;
+	ASSERT_EQ(0, mock_cmd(iommufd, &cmd));
+	buf->nr_ranges = cmd.dmabuf_ranges.nr_ranges;
+	ASSERT_GE(64, buf->nr_ranges);
+}
+
+/* The physical address of byte @off of the buffer, by its ranges. */
+static __u64 mock_buf_phys(const struct mock_buf *buf, __u64 off)
+{
+	__u32 i;
+
+	for (i = 0; i != buf->nr_ranges; i++) {
+		if (off < buf->ranges[i].length)
+			return buf->ranges[i].paddr + off;
+		off -= buf->ranges[i].length;
+	}
+	return 0;
+}
+
+static int mock_revoke(int iommufd, __u32 op, int fd, bool revoked)
+{
+	struct iommu_test_cmd cmd = {
+		.op = op, .dmabuf_revoke = { .dmabuf_fd = fd, .revoked = revoked },
+	};
+
+	return mock_cmd(iommufd, &cmd);
+}
+
+/*
+ * Asserts that the @length bytes at @iova in the mock domain @hwpt map bytes
+ * @start on of @buf, each IO page of @io_page bytes to the physical address
+ * the exporter's ranges give and with exactly @prot (MOCK_PROT_*).
+ */
+static void check_slice(struct __test_metadata *_metadata, int iommufd,
+			__u32 hwpt, __u64 iova, const struct mock_buf *buf,
+			__u64 start, __u64 length, __u32 io_page, __u32 prot)
+{
+	struct iommu_test_md_page pages[64] = {};
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_MD_CHECK_MAPPED, .id = hwpt,
+		.check_map = { .iova = iova, .length = length,
+			       .uptr = (uintptr_t)pages },
+	};
+	__u64 i;
+
+	ASSERT_GE(64, length / io_page);
+	ASSERT_EQ(0, mock_cmd(iommufd, &cmd));
+	for (i = 0; i != length / io_page; i++) {
+		__u64 want = mock_buf_phys(buf, start + i * io_page);
+
+		if (pages[i].phys != want || pages[i].prot != prot)
+			TH_LOG("hwpt %u iova 0x%llx: phys 0x%llx prot 0x%x, want 0x%llx 0x%x",
+			       hwpt, (unsigned long long)(iova + i * io_page),
+			       (unsigned long long)pages[i].phys, pages[i].prot,
+			       (unsigned long long)want, prot);
+		ASSERT_NE(0, want);
+		ASSERT_EQ(want, pages[i].phys);
+		ASSERT_EQ(prot, pages[i].prot);
+	}
+}
+
+#define MMIO_RW (MOCK_PROT_READ | MOCK_PROT_WRITE | MOCK_PROT_MMIO)
+
+/*
+ * Every IO page of a slice maps the physical page the exporter's ranges say:
+ * slices that start inside a range, that span two ranges or more, and the
+ * whole buffer. The mock buffer of 8 pages is made of ranges of 1, 2, 3, 1
+ * and 1 pages, none continuing the one before it, so a pfn reader that
+ * mistakes an offset maps another page.
+ */
+TEST_F(dmabuf, phys_per_page)
+{
+	static const struct { __u64 start, pages; } slices[] = {
+		{ 0, 8 },	/* all five ranges */
+		{ 4, 1 },	/* inside the third range */
+		{ 4, 2 },	/* inside the third range, to its end */
+		{ 2, 2 },	/* the second range's end, the third's start */
+		{ 2, 5 },	/* across the second, third and fourth */
+		{ 5, 3 },	/* the third range's last page and two more */
+		{ 1, 7 },	/* from the second range on */
+	};
+	static const __u64 range_pages[] = { 1, 2, 3, 1, 1 };
+	struct mock_buf buf;
+	unsigned int i;
+
+	mock_buf_get(_metadata, self->iommufd, 8, &buf);
+	ASSERT_EQ(5, buf.nr_ranges);
+	for (i = 0; i != buf.nr_ranges; i++) {
+		ASSERT_EQ(range_pages[i] * PAGE, buf.ranges[i].length);
+		if (i)
+			ASSERT_NE(buf.ranges[i - 1].paddr + buf.ranges[i - 1].length,
+				  buf.ranges[i].paddr);
+	}
+	for (i = 0; i != ARRAY_SIZE(slices); i++) {
+		__u64 iova = 0;
+
+		ASSERT_EQ(0, map_file(self->iommufd, self->ioas_id, MAP_RW,
+				      buf.fd, slices[i].start * PAGE,
+				      slices[i].pages * PAGE, &iova));
+		check_slice(_metadata, self->iommufd, self->hwpt_id, iova, &buf,
+			    slices[i].start * PAGE, slices[i].pages * PAGE,
+			    MOCK_PAGE_SIZE, MMIO_RW);
+		ASSERT_EQ(0, unmap(self->iommufd, self->ioas_id, iova,
+				   slices[i].pages * PAGE));
+	}
+	close(buf.fd);
+}
+
+/*
+ * A dma-buf is MMIO: every domain gets it with IOMMU_MMIO and without
+ * IOMMU_CACHE, whether it was there at MAP_FILE or came later (attached,
+ * allocated with any of the mock's paging flags or page table types, or
+ * reached through IOMMU_IOAS_COPY). A memfd, for contrast, is mapped
+ * cacheable, as memory.
+ */
+TEST_F(dmabuf, mmio_prot)
+{
+	struct iommu_hwpt_selftest huge = {
+		.iotlb = IOMMU_TEST_IOTLB_DEFAULT,
+		.pagetable_type = MOCK_IOMMUPT_HUGE,
+	};
+	static const __u32 hwpt_flags[] = {
+		0, IOMMU_HWPT_ALLOC_DIRTY_TRACKING, IOMMU_HWPT_ALLOC_NEST_PARENT,
+		IOMMU_HWPT_ALLOC_PASID, 0 /* with huge pages */,
+	};
+	struct iommu_test_cmd dom = {
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN, .id = 0,
+	};
+	struct iommu_ioas_copy copy = {
+		.size = sizeof(copy), .flags = FIXED,
+		.length = 6 * PAGE, .dst_iova = IOVA,
+	};
+	struct iommu_test_md_page page[2];
+	struct iommu_test_cmd check = {
+		.op = IOMMU_TEST_OP_MD_CHECK_MAPPED,
+		.check_map = { .length = 2 * MOCK_PAGE_SIZE,
+			       .uptr = (uintptr_t)page },
+	};
+	__u32 ioas2, hwpt2, hwpt3;
+	int memfd = memfd_create("memory", 0);
+	struct mock_buf buf;
+	__u64 iova = 0;
+	unsigned int i;
+
+	/* Memory is cacheable: the record tells the two apart. */
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(0, ftruncate(memfd, PAGE));
+	ASSERT_EQ(0, map_file(self->iommufd, self->ioas_id, MAP_RW, memfd, 0,
+			      PAGE, &iova));
+	check.id = self->hwpt_id;
+	check.check_map.iova = iova;
+	ASSERT_EQ(0, mock_cmd(self->iommufd, &check));
+	ASSERT_EQ(MOCK_PROT_READ | MOCK_PROT_WRITE | MOCK_PROT_CACHE, page[0].prot);
+	ASSERT_EQ(0, unmap(self->iommufd, self->ioas_id, iova, PAGE));
+	close(memfd);
+
+	/* The domain there at MAP_FILE. */
+	mock_buf_get(_metadata, self->iommufd, 8, &buf);
+	iova = 0;
+	ASSERT_EQ(0, map_file(self->iommufd, self->ioas_id, MAP_RW, buf.fd,
+			      2 * PAGE, 6 * PAGE, &iova));
+	check_slice(_metadata, self->iommufd, self->hwpt_id, iova, &buf,
+		    2 * PAGE, 6 * PAGE, MOCK_PAGE_SIZE, MMIO_RW);
+
+	/* A mock domain attached later: filled by iopt_fill_domain(). */
+	dom.id = self->ioas_id;
+	ASSERT_EQ(0, mock_cmd(self->iommufd, &dom));
+	check_slice(_metadata, self->iommufd, dom.mock_domain.out_hwpt_id,
+		    iova, &buf, 2 * PAGE, 6 * PAGE, MOCK_PAGE_SIZE, MMIO_RW);
+
+	/* Paging domains allocated on the IOAS, each variant the mock has. */
+	for (i = 0; i != ARRAY_SIZE(hwpt_flags); i++) {
+		bool is_huge = i == ARRAY_SIZE(hwpt_flags) - 1;
+		struct iommu_hwpt_alloc alloc = {
+			.size = sizeof(alloc), .flags = hwpt_flags[i],
+			.dev_id = dom.mock_domain.out_idev_id,
+			.pt_id = self->ioas_id,
+		};
+
+		if (is_huge) {
+			alloc.data_type = IOMMU_HWPT_DATA_SELFTEST;
+			alloc.data_len = sizeof(huge);
+			alloc.data_uptr = (uintptr_t)&huge;
+		}
+		ASSERT_EQ(0, ic(self->iommufd, IOMMU_HWPT_ALLOC, &alloc));
+		/* The huge variant's smallest page is the CPU page. */
+		check_slice(_metadata, self->iommufd, alloc.out_hwpt_id, iova,
+			    &buf, 2 * PAGE, 6 * PAGE,
+			    is_huge ? PAGE : MOCK_PAGE_SIZE, MMIO_RW);
+		ASSERT_EQ(0, destroy(self->iommufd, alloc.out_hwpt_id));
+	}
+
+	/* A copy into another IOAS, whose domain exists before the copy. */
+	ASSERT_EQ(0, ioas_alloc(self->iommufd, &ioas2));
+	ASSERT_LT(0, mock_domain(self->iommufd, ioas2, &hwpt2));
+	copy.src_ioas_id = self->ioas_id;
+	copy.dst_ioas_id = ioas2;
+	copy.src_iova = iova;
+	ASSERT_EQ(0, ic(self->iommufd, IOMMU_IOAS_COPY, &copy));
+	check_slice(_metadata, self->iommufd, hwpt2, IOVA, &buf, 2 * PAGE,
+		    6 * PAGE, MOCK_PAGE_SIZE, MMIO_RW);
+	/* And a domain attached to that IOAS after the copy. */
+	ASSERT_LT(0, mock_domain(self->iommufd, ioas2, &hwpt3));
+	check_slice(_metadata, self->iommufd, hwpt3, IOVA, &buf, 2 * PAGE,
+		    6 * PAGE, MOCK_PAGE_SIZE, MMIO_RW);
+
+	/* Read-only: no IOMMU_WRITE, still MMIO. */
+	ASSERT_EQ(0, unmap(self->iommufd, ioas2, IOVA, 6 * PAGE));
+	ASSERT_EQ(0, map_at(self->iommufd, ioas2, buf.fd,
+			    IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_FIXED_IOVA,
+			    0, PAGE, IOVA));
+	check_slice(_metadata, self->iommufd, hwpt3, IOVA, &buf, 0, PAGE,
+		    MOCK_PAGE_SIZE, MOCK_PROT_READ | MOCK_PROT_MMIO);
+	ASSERT_EQ(0, unmap(self->iommufd, ioas2, IOVA, PAGE));
+	ASSERT_EQ(0, unmap(self->iommufd, self->ioas_id, iova, 6 * PAGE));
+	close(buf.fd);
+}
+
+/*
+ * The exporter revokes after IOMMU_IOAS_MAP_FILE imported the dma-buf and
+ * before the area reached the domains (the mock exporter's hook revokes at
+ * exactly that point): the map fails with ENODEV and leaves nothing, not an
+ * area that maps nothing. IOMMU_IOAS_COPY of a revoked area fails alike.
+ */
+TEST_F(dmabuf, revoke_during_import)
+{
+	struct iommu_ioas_copy copy = {
+		.size = sizeof(copy), .flags = FIXED,
+		.length = 8 * PAGE, .dst_iova = IOVA,
+	};
+	struct mock_buf buf;
+	__u32 ioas2, hwpt2;
+	__u64 iova = IOVA;
+
+	mock_buf_get(_metadata, self->iommufd, 8, &buf);
+	ASSERT_EQ(0, mock_revoke(self->iommufd,
+				 IOMMU_TEST_OP_DMABUF_REVOKE_ON_IMPORT,
+				 buf.fd, true));
+	ASSERT_EQ(-ENODEV, map_file(self->iommufd, self->ioas_id, FIXED,
+				    buf.fd, 0, 8 * PAGE, &iova));
+	ASSERT_EQ(-ENOENT, check_mapped(self->iommufd, self->hwpt_id,
+					MOCK_APERTURE_START, 64 * PAGE));
+	/* No area is left behind: the IOVA is free. */
+	ASSERT_EQ(-ENOENT, unmap(self->iommufd, self->ioas_id, IOVA, 8 * PAGE));
+	/* The hook fired once; the buffer stays revoked until unrevoked. */
+	ASSERT_EQ(-ENODEV, map_file(self->iommufd, self->ioas_id, FIXED,
+				    buf.fd, 0, 8 * PAGE, &iova));
+	ASSERT_EQ(0, mock_revoke(self->iommufd, IOMMU_TEST_OP_DMABUF_REVOKE,
+				 buf.fd, false));
+	ASSERT_EQ(0, map_file(self->iommufd, self->ioas_id, FIXED, buf.fd, 0,
+			      8 * PAGE, &iova));
+	check_slice(_metadata, self->iommufd, self->hwpt_id, IOVA, &buf, 0,
+		    8 * PAGE, MOCK_PAGE_SIZE, MMIO_RW);
+
+	/* An IOAS without a domain refuses the revoked import too. */
+	ASSERT_EQ(0, ioas_alloc(self->iommufd, &ioas2));
+	ASSERT_EQ(0, mock_revoke(self->iommufd,
+				 IOMMU_TEST_OP_DMABUF_REVOKE_ON_IMPORT,
+				 buf.fd, true));
+	ASSERT_EQ(-ENODEV, map_file(self->iommufd, ioas2, FIXED, buf.fd, 0,
+				    8 * PAGE, &iova));
+	ASSERT_EQ(-ENOENT, unmap(self->iommufd, ioas2, IOVA, 8 * PAGE));
+	/* That revoke unmapped the area mapped before it. */
+	ASSERT_EQ(-ENOENT, check_mapped(self->iommufd, self->hwpt_id, IOVA,
+					8 * PAGE));
+
+	/* Copying the revoked area maps nothing and says so. */
+	ASSERT_LT(0, mock_domain(self->iommufd, ioas2, &hwpt2));
+	copy.src_ioas_id = self->ioas_id;
+	copy.dst_ioas_id = ioas2;
+	copy.src_iova = IOVA;
+	ASSERT_EQ(-ENODEV, ic(self->iommufd, IOMMU_IOAS_COPY, &copy));
+	ASSERT_EQ(-ENOENT, unmap(self->iommufd, ioas2, IOVA, 8 * PAGE));
+
+	/* Disarmed, a map of the unrevoked buffer just works. */
+	ASSERT_EQ(0, mock_revoke(self->iommufd, IOMMU_TEST_OP_DMABUF_REVOKE,
+				 buf.fd, false));
+	ASSERT_EQ(0, mock_revoke(self->iommufd,
+				 IOMMU_TEST_OP_DMABUF_REVOKE_ON_IMPORT,
+				 buf.fd, true));
+	ASSERT_EQ(0, mock_revoke(self->iommufd,
+				 IOMMU_TEST_OP_DMABUF_REVOKE_ON_IMPORT,
+				 buf.fd, false));
+	ASSERT_EQ(0, map_file(self->iommufd, ioas2, FIXED, buf.fd, 0, 8 * PAGE,
+			      &iova));
+	check_slice(_metadata, self->iommufd, hwpt2, IOVA, &buf, 0, 8 * PAGE,
+		    MOCK_PAGE_SIZE, MMIO_RW);
+	ASSERT_EQ(0, unmap(self->iommufd, ioas2, IOVA, 8 * PAGE));
+	ASSERT_EQ(0, unmap(self->iommufd, self->ioas_id, IOVA, 8 * PAGE));
+	close(buf.fd);
 }
 
 TEST_HARNESS_MAIN
