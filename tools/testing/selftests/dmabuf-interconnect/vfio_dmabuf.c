@@ -348,6 +348,7 @@ TEST_F(vfio, low_power_wakeup_restores)
 	} pm = { .hdr = { .argsz = sizeof(pm) } };
 	struct vfio_device_info info = { .argsz = sizeof(info) };
 	struct dmabuf_ic_test_map m;
+	char bdf[256], path[320], state[32] = "";
 	struct pollfd p = {};
 	int fd, id, efd;
 	__u64 n;
@@ -368,6 +369,15 @@ TEST_F(vfio, low_power_wakeup_restores)
 	ASSERT_EQ(0, ic(self->device, VFIO_DEVICE_FEATURE, &pm));
 	ASSERT_EQ(1, status(self->ic_dev, id).invalidations);
 	ASSERT_EQ(-ENODEV, map(self->ic_dev, id, &m));
+	/* The PM core suspends it asynchronously: wait for that. */
+	ASSERT_TRUE(find_pci(IVSHMEM_VENDOR, IVSHMEM_DEVICE, bdf));
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/power/runtime_status", bdf);
+	for (int i = 0; i < 500; i++) {
+		if (read_line(path, state, sizeof(state)) && !strcmp(state, "suspended"))
+			break;
+		usleep(10000);
+	}
+	ASSERT_STREQ("suspended", state);
 	/* An access through VFIO wakes it. */
 	ASSERT_EQ(0, ic(self->device, VFIO_DEVICE_GET_INFO, &info));
 	p.fd = efd;
@@ -388,8 +398,12 @@ static bool fail_next_config_write(void)
 	snprintf(path, sizeof(path), "%s/inject", dir);
 	if (!write_str(path, "vfio_user_config_write"))
 		return false;
+	/* -EIO, as the unsigned long the file takes. */
 	snprintf(path, sizeof(path), "%s/vfio_user_config_write/retval", dir);
-	if (!write_str(path, "-5"))
+	if (!write_str(path, "0xfffffffffffffffb"))
+		return false;
+	snprintf(path, sizeof(path), "%s/verbose", dir);
+	if (!write_str(path, "1"))
 		return false;
 	snprintf(path, sizeof(path), "%s/probability", dir);
 	if (!write_str(path, "100"))
