@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Run every test layer: style checks, host tests of the tooling, the modular
-# build, one guest boot per guest list (scripts/guest/*.list; KUnit runs in
-# the first), and a guest boot that injects a WARN and must be judged failed.
-# Ends with "N passed, N failed, N skipped".
+# build, the guests mock (with KUnit), iommu and lazy (scripts/guest/*.list),
+# and a guest boot that injects a WARN and must be judged failed. Every
+# stage counts by its output and by its exit status. Ends with "N passed,
+# N failed, N skipped".
 . "$(dirname "$0")/lib.sh"
 
 # Nothing can be tested without the kernel: a failed preparation stage (its
@@ -117,6 +118,7 @@ fi
 rm -f "$LOGS"/results-*.json
 guest mock kunit
 guest iommu
+guest lazy
 
 # The run above proves nothing if the checker misses real reports: boot once
 # more, let LKDTM raise a WARN, and require the checker to fail that run.
