@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 # Boot the test kernel in QEMU (TCG) and run one list of the guest:
 #   boot.sh RUN [kunit]
-# RUN is a list of scripts/guest (mock, iommu, demo, bench) or inject-warn. The
-# "mock" guest, which runs iommufd's selftests on iommufd's test mock, has no
-# vIOMMU; every other guest has QEMU's intel-iommu. All have edu and ivshmem.
+# RUN is a list of scripts/guest (mock, iommu, lazy, demo, bench) or
+# inject-warn. The "mock" guest, which runs iommufd's selftests on iommufd's
+# test mock, has no vIOMMU; every other guest has QEMU's intel-iommu, in
+# strict mode with caching mode, except "lazy" (non-strict, no caching
+# mode). All have edu and ivshmem.
 # KUnit runs at boot only when the second argument is "kunit". The kernel
 # console goes to $LOGS/console-RUN.log, the guest's results to
 # $LOGS/results-RUN.log.
@@ -49,11 +51,22 @@ cmdline="console=ttyS0 log_buf_len=32M panic=-1 kunit.enable=$kunit dmabuf_ic.ru
 # scripts/soak.sh: longer stress and fuzzing.
 [ -n "${DMABUF_IC_SOAK_SECONDS:-}" ] && cmdline="$cmdline dmabuf_ic.seconds=$DMABUF_IC_SOAK_SECONDS"
 iommu=()
-if [ "$mode" != mock ]; then
+if [ "$mode" = lazy ]; then
+	# The lazy guest: the DMA API's domains use the flush queue (DMA-FQ),
+	# so an IOVA the DMA API unmaps may stay in the IOTLB until a deferred
+	# flush; revoke must end access anyway. Linux forces strict mode on a
+	# vIOMMU with caching mode (drivers/iommu/intel/iommu.c, "IOMMU
+	# batching disallowed due to virtualization"): caching mode off. QEMU's
+	# own devices need no caching mode; a host device assigned to the
+	# guest would.
+	iommu=(-device intel-iommu,intremap=on,caching-mode=off)
+	cmdline="$cmdline intel_iommu=on iommu.strict=0"
+elif [ "$mode" != mock ]; then
 	iommu=(-device intel-iommu,intremap=on,caching-mode=on)
 	# Strict: an IOVA the DMA API unmaps is flushed from the IOTLB before
 	# the unmap returns, so a revoked scatter-gather mapping blocks DMA at
-	# once (lazy mode would leave it reachable until the next flush).
+	# once (lazy mode would leave it reachable until the next flush; the
+	# lazy guest tests that revoke ends access there too).
 	cmdline="$cmdline intel_iommu=on iommu.strict=1"
 fi
 # Mainline's vfio_dma_mapping_test, in the iommu list, maps a 1 GiB huge
@@ -67,6 +80,12 @@ if [ "$mode" = iommu ]; then
 	mem=4G
 	cmdline="$cmdline hugepagesz=1G hugepages=1"
 fi
+
+# Extra kernel parameters, last so that they override the ones above, for
+# mutation checks of the tests themselves (initcall_blacklist=vfio_pci_init:
+# no vfio-pci driver, every VFIO test must then fail; iommu.strict=1 in the
+# lazy guest: its domain check must then fail).
+[ -n "${DMABUF_IC_GUEST_CMDLINE:-}" ] && cmdline="$cmdline $DMABUF_IC_GUEST_CMDLINE"
 
 stage "booting the $mode guest (QEMU TCG, timeout ${timeout}s)"
 qemu_args=(

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Run every test layer: style checks, host tests of the tooling, the modular
-# build, one guest boot per guest list (scripts/guest/*.list; KUnit runs in
-# the first), and a guest boot that injects a WARN and must be judged failed.
-# Ends with "N passed, N failed, N skipped".
+# build, the guests mock (with KUnit), iommu and lazy (scripts/guest/*.list),
+# and a guest boot that injects a WARN and must be judged failed. Every
+# stage counts by its output and by its exit status. Ends with "N passed,
+# N failed, N skipped".
 . "$(dirname "$0")/lib.sh"
 
 # Nothing can be tested without the kernel: a failed preparation stage (its
@@ -17,53 +18,81 @@ done
 
 passed=0 failed=0 skipped=0
 add() { passed=$((passed + $1)) failed=$((failed + $2)) skipped=$((skipped + ${3:-0})); }
+# add_judged JSON: add the counts scripts/results.py wrote; none is a failure.
+add_judged() {
+	local p f s
+	if [ ! -f "$1" ]; then
+		echo "FAILED: $(basename "$1" .json) could not be judged"
+		add 0 1
+		return 0
+	fi
+	read -r p f s < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["passed"], d["failed"], d["skipped"])' "$1")
+	add "$p" "$f" "$s"
+}
+# judge_host MODE NAME LOG RC: judge a host stage's output and exit status
+# (scripts/results.py --mode lint|cargo), print its failures, count it.
+judge_host() {
+	local json=$LOGS/$2.json
+	rm -f "$json"
+	python3 "$REPO/scripts/results.py" --mode "$1" --rc "$4" --json "$json" "$3" | sed '$d' || true
+	add_judged "$json"
+}
 
-"$REPO/scripts/lint.sh" | tee "$LOGS/lint.out" || true
-add "$(grep -c '^lint: .* ok$' "$LOGS/lint.out" || true)" "$(grep -c '^lint: .* FAILED$' "$LOGS/lint.out" || true)"
+# The lint stage counts by its lines and by its exit status: lint.sh that
+# dies before it prints a line is a failure too.
+set +e
+"$REPO/scripts/lint.sh" 2>&1 | tee "$LOGS/lint.out"
+lint_rc=${PIPESTATUS[0]}
+set -e
+judge_host lint lint "$LOGS/lint.out" "$lint_rc"
 
 stage "host tests (the tooling's result parser)"
 host_log=$LOGS/host-tests.log
-python3 -m unittest discover -s "$REPO/scripts/tests" -v >"$host_log" 2>&1 || true
+host_rc=0
+python3 -m unittest discover -s "$REPO/scripts/tests" -v >"$host_log" 2>&1 || host_rc=$?
 host_pass=$(grep -c '\.\.\. ok$' "$host_log" || true)
 host_fail=$(grep -cE '\.\.\. (FAIL|ERROR)$' "$host_log" || true)
 grep -q '^Ran [1-9]' "$host_log" || host_fail=$((host_fail + 1))
-[ "$host_fail" -eq 0 ] || sed -n '/^=====/,$p' "$host_log"
+# A crash of the runner, or an error outside any test, says so only here.
+[ "$host_rc" -eq 0 ] || [ "$host_fail" -gt 0 ] || host_fail=1
+[ "$host_fail" -eq 0 ] || sed -n '/^=====/,$p' "$host_log" | tail -n 60
 echo "    host       $(printf '%5d' "$host_pass") passed $(printf '%4d' "$host_fail") failed"
 add "$host_pass" "$host_fail"
 
 stage "host tests (the dmabuf-ic tool: command line, sysfs, uAPI layout)"
 tool_log=$LOGS/tool-tests.log
+tool_rc=0
+# --no-fail-fast: every test binary runs even after one fails or crashes.
 env DMABUF_IC_KHDR="$OBJ/usr/include" CARGO_TARGET_DIR="$CACHE/tool-target" \
-	"$(command -v cargo || echo "$CARGO_BIN/cargo")" test --locked \
-	--manifest-path "$REPO/tools/dmabuf-ic/Cargo.toml" >"$tool_log" 2>&1 || true
-tool_pass=$(grep -c '^test .* \.\.\. ok$' "$tool_log" || true)
-tool_fail=$(grep -c '^test .* \.\.\. FAILED$' "$tool_log" || true)
-grep -q '^test result: ok' "$tool_log" || tool_fail=$((tool_fail + 1))
-[ "$tool_fail" -eq 0 ] || tail -n 40 "$tool_log"
-echo "    tool       $(printf '%5d' "$tool_pass") passed $(printf '%4d' "$tool_fail") failed"
-add "$tool_pass" "$tool_fail"
+	"$(command -v cargo || echo "$CARGO_BIN/cargo")" test --locked --no-fail-fast \
+	--manifest-path "$REPO/tools/dmabuf-ic/Cargo.toml" >"$tool_log" 2>&1 || tool_rc=$?
+judge_host cargo tool-tests "$tool_log" "$tool_rc"
 
 # guest RUN [kunit]: boot a guest that runs scripts/guest/RUN.list, judge it.
+# Every guest has the devices its list needs: a skipped case fails it,
+# unless scripts/guest/RUN.skips allows that very skip and says why. The
+# guest that runs KUnit must run every suite of scripts/guest/RUN.kunit.
 guest() {
-	local run=$1 kunit=${2:-} args=()
+	local run=$1 kunit=${2:-} args=(--skips-fail)
 	if ! grep -qv '^[[:space:]]*\(#\|$\)' "$REPO/scripts/guest/$run.list"; then
 		echo "    (the $run guest has nothing to run yet)"
 		return 0
 	fi
-	[ "$kunit" = kunit ] || args+=(--no-kunit)
-	# The iommu guest has every device its tests need: a skip is a failure.
-	[ "$run" = iommu ] && args+=(--skips-fail)
-	"$REPO/scripts/boot.sh" "$run" $kunit
-	stage "judging the $run guest"
-	python3 "$REPO/scripts/results.py" --mode test "${args[@]}" --json "$LOGS/results-$run.json" \
-		"$LOGS/results-$run.log" "$LOGS/console-$run.log" | sed '$d' || true
-	if [ ! -f "$LOGS/results-$run.json" ]; then
-		echo "FAILED: the $run guest could not be judged"
+	if [ "$kunit" = kunit ]; then
+		args+=(--kunit-suites "$REPO/scripts/guest/$run.kunit")
+	else
+		args+=(--no-kunit)
+	fi
+	[ -f "$REPO/scripts/guest/$run.skips" ] && args+=(--allowed-skips "$REPO/scripts/guest/$run.skips")
+	if ! "$REPO/scripts/boot.sh" "$run" $kunit; then
+		echo "FAILED: the $run guest could not be booted"
 		add 0 1
 		return 0
 	fi
-	read -r p f s < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["passed"], d["failed"], d["skipped"])' "$LOGS/results-$run.json")
-	add "$p" "$f" "$s"
+	stage "judging the $run guest"
+	python3 "$REPO/scripts/results.py" --mode test "${args[@]}" --json "$LOGS/results-$run.json" \
+		"$LOGS/results-$run.log" "$LOGS/console-$run.log" | sed '$d' || true
+	add_judged "$LOGS/results-$run.json"
 }
 # The framework replaces mainline's VFIO-private interconnect: the private
 # call must be gone from the sources and from the built kernel.
@@ -89,6 +118,7 @@ fi
 rm -f "$LOGS"/results-*.json
 guest mock kunit
 guest iommu
+guest lazy
 
 # The run above proves nothing if the checker misses real reports: boot once
 # more, let LKDTM raise a WARN, and require the checker to fail that run.

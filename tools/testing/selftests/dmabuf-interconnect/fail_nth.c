@@ -2,11 +2,12 @@
 /*
  * Fault injection over the framework's paths: export, negotiation and
  * attach, scatter-gather mapping, and both discovery queries. Each walk
- * fails the 1st, 2nd, ... allocation the call reaches until a run reaches
- * none. A failed call must return an error and leave nothing behind (no
- * fd, no attachment, no mapping; kmemleak checks memory after the run); a
- * call that survives its injected failure (a site whose failure is
- * tolerated) must have done everything.
+ * fails the 1st, 2nd, ... allocation (slab or page) the call reaches until
+ * a run reaches none, and logs how many sites the call reached. A failed
+ * call must return an error and leave nothing behind (no fd, no
+ * attachment, no mapping; kmemleak checks memory after the run); a call
+ * that survives its injected failure (a site whose failure is tolerated)
+ * must have done everything.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -47,6 +48,17 @@ static struct dmabuf_ic_test_buf_status buf_status(int dev, int fd)
 	return s;
 }
 
+/*
+ * The walk's last run armed site nth and reached none: the call reached
+ * nth - 1 sites (allocations that fault injection can fail).
+ */
+static void walk_log(struct __test_metadata *_metadata, const char *walk,
+		     const struct fail_nth *nth, int failures)
+{
+	TH_LOG("walk %s: %u fault-injection sites reached, %d of them failed the call",
+	       walk, nth->nth - 1, failures);
+}
+
 FIXTURE(fail)
 {
 	int dev;
@@ -58,8 +70,11 @@ FIXTURE_SETUP(fail)
 	self->dev = open("/dev/dmabuf_ic_test", O_RDWR);
 	if (self->dev < 0)
 		SKIP(return, "no /dev/dmabuf_ic_test");
+	/* No fault injection is a failure: the kernel config lost it. */
 	if (!fail_nth_open(&self->nth))
-		SKIP(return, "no fault injection (CONFIG_FAULT_INJECTION, FAILSLAB)");
+		TH_LOG("no %s (CONFIG_FAULT_INJECTION_DEBUG_FS, FAILSLAB, FAIL_PAGE_ALLOC)",
+		       self->nth.missing);
+	ASSERT_LE(0, self->nth.fd);
 }
 
 FIXTURE_TEARDOWN(fail)
@@ -98,7 +113,7 @@ TEST_F(fail, export)
 		ASSERT_EQ(0, buf_status(self->dev, fd).attachments);
 		close(fd);
 	}
-	TH_LOG("%u sites, %d failed the export", self->nth.nth - 1, failures);
+	walk_log(_metadata, "export", &self->nth, failures);
 	ASSERT_LT(0, failures);
 }
 
@@ -135,7 +150,7 @@ TEST_F(fail, attach_and_map_sgt)
 		ASSERT_EQ(1, buf_status(self->dev, fd).attachments);
 		ASSERT_EQ(0, ic(self->dev, DMABUF_IC_TEST_DETACH, &a.id));
 	}
-	TH_LOG("attach: %u sites, %d failed", self->nth.nth - 1, attach_failures);
+	walk_log(_metadata, "attach", &self->nth, attach_failures);
 	ASSERT_LT(0, attach_failures);
 
 	/* Now the map, on one attachment. */
@@ -170,7 +185,7 @@ TEST_F(fail, attach_and_map_sgt)
 		ASSERT_EQ(1, buf_status(self->dev, fd).mappings);
 		ASSERT_EQ(0, ic(self->dev, DMABUF_IC_TEST_UNMAP, &a.id));
 	}
-	TH_LOG("map: %u sites, %d failed", self->nth.nth - 1, map_failures);
+	walk_log(_metadata, "map (sgt)", &self->nth, map_failures);
 	ASSERT_LT(0, map_failures);
 	ASSERT_EQ(0, ic(self->dev, DMABUF_IC_TEST_DETACH, &a.id));
 	close(fd);
@@ -217,7 +232,7 @@ TEST_F(fail, discovery)
 		ASSERT_EQ(1, info.num_attachments);
 		ASSERT_STREQ("phys-list", atts[0].interconnect);
 	}
-	TH_LOG("DMA_BUF_IOCTL_IC_INFO: %u sites, %d failed", self->nth.nth - 1, failures);
+	walk_log(_metadata, "DMA_BUF_IOCTL_IC_INFO", &self->nth, failures);
 	ASSERT_LT(0, failures);
 
 	iommufd = open("/dev/iommu", O_RDWR);
@@ -247,7 +262,7 @@ TEST_F(fail, discovery)
 		}
 		ASSERT_STREQ("phys-list", info.out_interconnect);
 	}
-	TH_LOG("IOMMU_DMABUF_GET_INFO: %u sites, %d failed", self->nth.nth - 1, failures);
+	walk_log(_metadata, "IOMMU_DMABUF_GET_INFO", &self->nth, failures);
 	ASSERT_LT(0, failures);
 	/* Nothing was attached by the queries. */
 	ASSERT_EQ(1, buf_status(self->dev, fd).attachments);

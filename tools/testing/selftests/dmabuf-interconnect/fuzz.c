@@ -14,7 +14,7 @@
  * fuzz_corpus.h, which found new (call, errno) outcomes when they were
  * added, run first as regression cases; then new seeds run for
  * FUZZ_SECONDS (default 10), and those that find new outcomes are printed
- * for the corpus.
+ * for the corpus. With FUZZ_VFIO=1 a missing VFIO device fails the run.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -336,6 +336,7 @@ TEST(fuzz)
 {
 	const char *env = getenv("FUZZ_SECONDS");
 	int seconds = env ? atoi(env) : 10;
+	const char *need_vfio = getenv("FUZZ_VFIO");
 	static struct fuzz f;
 	unsigned int calls = 0, seeds = 0;
 	int iommufd = -1;
@@ -343,6 +344,13 @@ TEST(fuzz)
 	time_t end;
 
 	f.vfio = vfio_bind("0x1af4", "0x1110", bdf, NULL);
+	/*
+	 * FUZZ_VFIO=1 (a guest that has VFIO): without ivshmem bound to
+	 * vfio-pci the run would fuzz less than it says, and pass.
+	 */
+	if (need_vfio && atoi(need_vfio) && f.vfio < 0)
+		TH_LOG("FUZZ_VFIO=1 and no ivshmem bound to vfio-pci with a VFIO cdev");
+	ASSERT_FALSE(need_vfio && atoi(need_vfio) && f.vfio < 0);
 	if (f.vfio >= 0) {
 		iommufd = iommufd_bind(f.vfio);
 		ASSERT_LE(0, iommufd);

@@ -11,7 +11,9 @@
  * - every call returns success or one of its documented errnos.
  *
  * Afterwards every attachment is gone and the buffer is freed; KASAN,
- * lockdep and kmemleak judge the rest. STRESS_SECONDS sets the time
+ * lockdep and kmemleak judge the rest. The same, with VFIO as the
+ * exporter, against virtio-rng's FLR and memory disable, and against the
+ * IOMMU driver's unmap with a real domain (race_revoke_iommu_unmap). STRESS_SECONDS sets the time
  * (default 10).
  */
 #define _GNU_SOURCE
@@ -315,8 +317,11 @@ static int current_buf(struct vfio_shared *v)
 	return fd;
 }
 
-/* out_flags of the buffer, and whether an importer holds it mapped. */
-static __u32 vfio_buf_state(int fd, bool *mapped)
+/*
+ * out_flags of the buffer, and whether an importer holds it mapped; with
+ * @attachments, how many importers are attached.
+ */
+static __u32 vfio_buf_state(int fd, bool *mapped, unsigned int *attachments)
 {
 	struct dma_buf_ic_info_attachment atts[16];
 	struct dma_buf_ic_info info = {
@@ -326,6 +331,8 @@ static __u32 vfio_buf_state(int fd, bool *mapped)
 	int rc = ic(fd, DMA_BUF_IOCTL_IC_INFO, &info);
 
 	*mapped = false;
+	if (attachments)
+		*attachments = rc && rc != -EMSGSIZE ? -1U : info.num_attachments;
 	if (rc && rc != -EMSGSIZE)
 		return 0;
 	for (unsigned int i = 0; i < info.num_attachments && i < 16; i++)
@@ -353,7 +360,7 @@ static void *vfio_revoker(void *arg)
 			set_command(v->device, 0, PCI_COMMAND_MEMORY);
 			atomic_fetch_add(&s->epoch, 1);
 			fd = current_buf(v);
-			if (!(vfio_buf_state(fd, &mapped) & DMA_BUF_IC_INFO_REVOKED))
+			if (!(vfio_buf_state(fd, &mapped, NULL) & DMA_BUF_IC_INFO_REVOKED))
 				fail(s, "not revoked after memory disable", -EINVAL);
 			if (mapped)
 				fail(s, "an importer mapped while revoked", -EBUSY);
@@ -501,9 +508,11 @@ TEST(race_vfio_revoke_export_map)
 	int n = 0, dev;
 
 	dev = open("/dev/dmabuf_ic_test", O_RDWR);
+	if (dev < 0)
+		SKIP(return, "no /dev/dmabuf_ic_test");
 	v.device = vfio_bind("0x1af4", "0x1044", bdf, NULL);
-	if (dev < 0 || v.device < 0)
-		SKIP(return, "needs /dev/dmabuf_ic_test and virtio-rng-pci with VFIO");
+	if (v.device < 0)
+		SKIP(return, "no virtio-rng-pci bound to vfio-pci with a VFIO cdev");
 	v.iommufd = iommufd_bind(v.device);
 	ASSERT_LE(0, v.iommufd);
 	ASSERT_EQ(0, ic(v.iommufd, IOMMU_IOAS_ALLOC, &alloc));
@@ -539,7 +548,7 @@ TEST(race_vfio_revoke_export_map)
 	ASSERT_EQ(0, ic(dev, DMABUF_IC_TEST_MAP, &m));
 	close(v.device);
 	ASSERT_EQ(DMA_BUF_IC_INFO_REVOKED | DMA_BUF_IC_INFO_REVOKED_FOR_GOOD,
-		  vfio_buf_state(v.cur_fd, &mapped) &
+		  vfio_buf_state(v.cur_fd, &mapped, NULL) &
 		  (DMA_BUF_IC_INFO_REVOKED | DMA_BUF_IC_INFO_REVOKED_FOR_GOOD));
 	ASSERT_FALSE(mapped);
 	ASSERT_EQ(-ENODEV, ic(dev, DMABUF_IC_TEST_MAP, &m));
@@ -547,6 +556,172 @@ TEST(race_vfio_revoke_export_map)
 	close(v.cur_fd);
 	close(v.iommufd);
 	/* Every buffer the exporter made is gone. */
+	if (buffers >= 0)
+		ASSERT_EQ(buffers, dma_buf_count());
+}
+
+/*
+ * Revoke against the IOMMU driver's unmap: VFIO's dma-buf of ivshmem's BAR2
+ * is mapped with IOMMU_IOAS_MAP_FILE into an IOAS that edu, bound to
+ * vfio-pci, is attached to, so the IOAS has a real IOMMU domain (the
+ * iommu guest's intel-iommu) and every map, unmap and revoke goes through
+ * iommu_map() and iommu_unmap() on it. One thread toggles memory enable
+ * on ivshmem (each disable revokes: the areas' pages leave the domain
+ * before the config write returns) and checks that the buffer says
+ * revoked with no importer mapped; two map and unmap slices of the buffer,
+ * of different sizes, where a map may fail only with ENODEV (revoked) and
+ * an unmap of a mapped slice must succeed. At the end nothing is attached
+ * to the buffer and every dma-buf is gone; the kernel log is judged by the
+ * host.
+ */
+struct iommu_shared {
+	struct shared s;
+	int ivshmem, iommufd, buf;
+	__u32 ioas;
+};
+
+#define IVSHMEM_BAR VFIO_PCI_BAR2_REGION_INDEX
+/* The guest's ivshmem has a BAR2 of 4 MiB (scripts/boot.sh). */
+#define IVSHMEM_SLICE (2UL << 20)
+
+static void *iommu_revoker(void *arg)
+{
+	struct iommu_shared *v = arg;
+	struct shared *s = &v->s;
+
+	while (!atomic_load(&s->stop)) {
+		bool mapped;
+
+		set_command(v->ivshmem, 0, PCI_COMMAND_MEMORY);
+		atomic_fetch_add(&s->epoch, 1);
+		if (!(vfio_buf_state(v->buf, &mapped, NULL) & DMA_BUF_IC_INFO_REVOKED))
+			fail(s, "not revoked after memory disable", -EINVAL);
+		if (mapped)
+			fail(s, "an importer mapped while revoked", -EBUSY);
+		usleep(rand() % 2000);
+		atomic_fetch_add(&s->epoch, 1);
+		set_command(v->ivshmem, PCI_COMMAND_MEMORY, 0);
+		usleep(rand() % 2000);
+		atomic_fetch_add(&s->ops, 2);
+	}
+	return NULL;
+}
+
+/* Maps the slice [start, start + length) of the buffer and unmaps it. */
+static void iommu_map_unmap(struct iommu_shared *v, __u64 start, __u64 length)
+{
+	static const int map_ok[] = { ENODEV, 0 };
+	struct shared *s = &v->s;
+	struct iommu_ioas_map_file map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = v->ioas, .fd = v->buf, .start = start,
+		.length = length,
+	};
+	unsigned int before = atomic_load(&s->epoch);
+	int rc = ic(v->iommufd, IOMMU_IOAS_MAP_FILE, &map);
+
+	if (!documented(rc, map_ok))
+		fail(s, "IOMMU_IOAS_MAP_FILE", rc);
+	atomic_fetch_add(rc ? &s->maps_refused : &s->maps, 1);
+	if (!rc && (before & 1) && atomic_load(&s->epoch) == before)
+		fail(s, "IOMMU_IOAS_MAP_FILE succeeded while revoked", rc);
+	if (!rc) {
+		struct iommu_ioas_unmap unmap = {
+			.size = sizeof(unmap), .ioas_id = v->ioas,
+			.iova = map.iova, .length = map.length,
+		};
+
+		usleep(rand() % 1000);
+		rc = ic(v->iommufd, IOMMU_IOAS_UNMAP, &unmap);
+		if (rc)
+			fail(s, "IOMMU_IOAS_UNMAP", rc);
+	}
+	atomic_fetch_add(&s->ops, 2);
+}
+
+/* The whole first 2 MiB (a huge page's worth of BAR) and one page in it. */
+static void *iommu_mapper_large(void *arg)
+{
+	struct iommu_shared *v = arg;
+
+	while (!atomic_load(&v->s.stop))
+		iommu_map_unmap(v, 0, IVSHMEM_SLICE);
+	return NULL;
+}
+
+static void *iommu_mapper_small(void *arg)
+{
+	struct iommu_shared *v = arg;
+
+	while (!atomic_load(&v->s.stop))
+		iommu_map_unmap(v, PAGE * (1 + rand() % 16), PAGE * (1 + rand() % 4));
+	return NULL;
+}
+
+TEST(race_revoke_iommu_unmap)
+{
+	struct vfio_region_dma_range slice = { 0, IVSHMEM_SLICE };
+	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach) };
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	const char *env = getenv("STRESS_SECONDS");
+	int seconds = env ? atoi(env) : 10;
+	struct iommu_shared v = { 0 };
+	int buffers = dma_buf_count();
+	char edu_bdf[256], ivshmem_bdf[256];
+	unsigned int attachments;
+	pthread_t threads[3];
+	int n = 0, edu;
+	bool mapped;
+
+	edu = vfio_bind("0x1234", "0x11e8", edu_bdf, NULL);
+	v.ivshmem = vfio_bind("0x1af4", "0x1110", ivshmem_bdf, NULL);
+	if (edu < 0 || v.ivshmem < 0)
+		SKIP(return, "no edu and ivshmem bound to vfio-pci with VFIO cdevs");
+	v.iommufd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, v.iommufd);
+	bind.iommufd = v.iommufd;
+	ASSERT_EQ(0, ic(edu, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	ASSERT_EQ(0, ic(v.ivshmem, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	ASSERT_EQ(0, ic(v.iommufd, IOMMU_IOAS_ALLOC, &alloc));
+	v.ioas = alloc.out_ioas_id;
+	/* edu's attachment gives the IOAS its domain, intel-iommu's. */
+	attach.pt_id = v.ioas;
+	ASSERT_EQ(0, ic(edu, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach));
+	set_command(v.ivshmem, PCI_COMMAND_MEMORY, 0);
+	v.buf = get_dma_buf(v.ivshmem, IVSHMEM_BAR, 0, O_CLOEXEC, &slice, 1);
+	ASSERT_LE(0, v.buf);
+	srand(3);
+
+	ASSERT_EQ(0, pthread_create(&threads[n++], NULL, iommu_revoker, &v));
+	ASSERT_EQ(0, pthread_create(&threads[n++], NULL, iommu_mapper_large, &v));
+	ASSERT_EQ(0, pthread_create(&threads[n++], NULL, iommu_mapper_small, &v));
+	sleep(seconds);
+	atomic_store(&v.s.stop, true);
+	for (int i = 0; i < n; i++)
+		pthread_join(threads[i], NULL);
+	TH_LOG("%d threads, %d s, %u operations (%u revokes, %u maps, %u refused), %u errors",
+	       n, seconds, atomic_load(&v.s.ops), atomic_load(&v.s.epoch) / 2,
+	       atomic_load(&v.s.maps), atomic_load(&v.s.maps_refused),
+	       atomic_load(&v.s.errors));
+	if (atomic_load(&v.s.errors))
+		TH_LOG("first: %s", v.s.first_error);
+	ASSERT_EQ(0, atomic_load(&v.s.errors));
+	/* Both outcomes happened, or the race was not raced. */
+	ASSERT_LT(0, atomic_load(&v.s.maps));
+	ASSERT_LT(0, atomic_load(&v.s.maps_refused));
+
+	/* Every slice was unmapped: iommufd let go of the buffer. */
+	ASSERT_EQ(DMA_BUF_IC_INFO_REVOCABLE,
+		  vfio_buf_state(v.buf, &mapped, &attachments) &
+		  (DMA_BUF_IC_INFO_REVOCABLE | DMA_BUF_IC_INFO_REVOKED));
+	ASSERT_EQ(0, attachments);
+	ASSERT_FALSE(mapped);
+	close(v.buf);
+	close(v.ivshmem);
+	close(edu);
+	close(v.iommufd);
 	if (buffers >= 0)
 		ASSERT_EQ(buffers, dma_buf_count());
 }
