@@ -389,30 +389,32 @@ TEST_F(vfio, low_power_wakeup_restores)
 	close(fd);
 }
 
-/* Arms fail_function to fail vfio_user_config_write() once with -EIO. */
-static bool fail_next_config_write(void)
+/*
+ * Arms fail_function to fail vfio_user_config_write() once with -EIO;
+ * returns NULL, or the knob that could not be set.
+ */
+static const char *fail_next_config_write(void)
 {
-	const char *dir = "/sys/kernel/debug/fail_function";
-	char path[128];
+	static const char *const knobs[][2] = {
+		/* An empty line removes every injection point, then one. */
+		{ "inject", "\n" },
+		{ "inject", "vfio_user_config_write" },
+		/* -EIO, as the unsigned long the file takes. */
+		{ "vfio_user_config_write/retval", "0xfffffffffffffffb" },
+		{ "probability", "100" },
+		{ "interval", "1" },
+		{ "times", "1" },
+		{ "verbose", "1" },
+	};
+	static char path[128];
 
-	snprintf(path, sizeof(path), "%s/inject", dir);
-	if (!write_str(path, "vfio_user_config_write"))
-		return false;
-	/* -EIO, as the unsigned long the file takes. */
-	snprintf(path, sizeof(path), "%s/vfio_user_config_write/retval", dir);
-	if (!write_str(path, "0xfffffffffffffffb"))
-		return false;
-	snprintf(path, sizeof(path), "%s/verbose", dir);
-	if (!write_str(path, "1"))
-		return false;
-	snprintf(path, sizeof(path), "%s/probability", dir);
-	if (!write_str(path, "100"))
-		return false;
-	snprintf(path, sizeof(path), "%s/interval", dir);
-	if (!write_str(path, "1"))
-		return false;
-	snprintf(path, sizeof(path), "%s/times", dir);
-	return write_str(path, "1");
+	for (size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
+		snprintf(path, sizeof(path), "/sys/kernel/debug/fail_function/%s",
+			 knobs[i][0]);
+		if (!write_str(path, knobs[i][1]))
+			return path;
+	}
+	return NULL;
 }
 
 /* Writes PCI_COMMAND through VFIO; 0 or -errno. */
@@ -448,6 +450,7 @@ TEST_F(vfio, failed_command_write_keeps_revoked)
 {
 	struct vfio_region_dma_range whole = { 0, self->bar2_size };
 	struct dmabuf_ic_test_map m;
+	const char *knob;
 	__u16 cmd = 0;
 	char bdf[256];
 	int fd, id;
@@ -463,7 +466,8 @@ TEST_F(vfio, failed_command_write_keeps_revoked)
 	ASSERT_EQ(0, map(self->ic_dev, id, &m));
 
 	/* Disabling fails in the hardware, which keeps decoding... */
-	ASSERT_TRUE(fail_next_config_write());
+	knob = fail_next_config_write();
+	ASSERT_EQ(NULL, knob) TH_LOG("cannot set %s: %s", knob, strerror(errno));
 	ASSERT_EQ(-EIO, write_command(self->device, cmd & ~PCI_COMMAND_MEMORY));
 	ASSERT_EQ(1, hw_memory_enabled(bdf));
 	/* ... but the buffers were revoked and stay so. */
@@ -475,13 +479,15 @@ TEST_F(vfio, failed_command_write_keeps_revoked)
 	ASSERT_EQ(-ENODEV, map(self->ic_dev, id, &m));
 
 	/* Enabling fails in the hardware: still revoked. */
-	ASSERT_TRUE(fail_next_config_write());
+	knob = fail_next_config_write();
+	ASSERT_EQ(NULL, knob) TH_LOG("cannot set %s: %s", knob, strerror(errno));
 	ASSERT_EQ(-EIO, write_command(self->device, cmd | PCI_COMMAND_MEMORY));
 	ASSERT_EQ(0, hw_memory_enabled(bdf));
 	ASSERT_EQ(-ENODEV, map(self->ic_dev, id, &m));
 	ASSERT_EQ(0, write_command(self->device, cmd | PCI_COMMAND_MEMORY));
 	ASSERT_EQ(1, hw_memory_enabled(bdf));
 	ASSERT_EQ(0, map(self->ic_dev, id, &m));
+	write_str("/sys/kernel/debug/fail_function/inject", "\n");
 	close(fd);
 }
 
