@@ -13,6 +13,10 @@ MOBJ=$CACHE/build-modules
 stage "compile-fail: programs that the framework's types must refuse"
 work=$CACHE/compile-fail
 status=0
+judged=0
+total=$(find "$REPO/scripts/compile-fail" -name '*.rs' | wc -l)
+# A harness that dies half-way must not look like fewer programs.
+trap '[ "$judged" -eq "$total" ] || echo "compile-fail: harness FAILED after $judged of $total programs"' EXIT
 for prog in "$REPO"/scripts/compile-fail/*.rs; do
 	name=$(basename "$prog" .rs)
 	want=$(sed -n '1s|^// expect: \(.*\)$|\1|p' "$prog")
@@ -35,5 +39,6 @@ for prog in "$REPO"/scripts/compile-fail/*.rs; do
 		{ grep -m5 -A5 -E '^error' "$dir/build.log" || true; } | sed 's/^/    /'
 		status=1
 	fi
+	judged=$((judged + 1))
 done
 exit "$status"

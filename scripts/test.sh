@@ -110,6 +110,13 @@ fi
 # link against the framework (exports, symbol namespaces, modpost).
 if "$REPO/scripts/modules.sh"; then
 	add 1 0
+	# Rules of the framework that its types enforce: programs that must
+	# not compile, built as modules against the modular build.
+	"$REPO/scripts/compile_fail.sh" | tee "$LOGS/compile-fail.out" || true
+	add "$(grep -c '^compile-fail: .* ok' "$LOGS/compile-fail.out" || true)" \
+		"$(grep -c '^compile-fail: .* FAILED' "$LOGS/compile-fail.out" || true)"
+	grep -q '^compile-fail: control_' "$LOGS/compile-fail.out" ||
+		{ echo "FAILED: compile-fail ran no control program"; add 0 1; }
 else
 	echo "FAILED: the modular build"
 	add 0 1

@@ -34,16 +34,9 @@
 
 #include "../kselftest_harness.h"
 #include "../../../../drivers/dma-buf/dmabuf-ic-test.h"
+#include "edu.h"
 #include "vfio_utils.h"
 
-/* edu: DMA registers and its internal buffer; 28-bit DMA mask. */
-#define EDU_DMA_SRC 0x80
-#define EDU_DMA_DST 0x88
-#define EDU_DMA_COUNT 0x90
-#define EDU_DMA_CMD 0x98
-#define EDU_CMD_START 1
-#define EDU_CMD_TO_RAM 2
-#define EDU_BUFFER 0x40000
 /* Below 4095 bytes: a 4096-byte transfer trips QEMU 7.2's range check. */
 #define XFER 2048
 #define IOVA_RAM 0x100000UL
@@ -66,36 +59,6 @@ static void *map_region(int device, __u32 index, __u64 *size, __u64 *offset)
 	p = mmap(NULL, info.size, PROT_READ | PROT_WRITE, MAP_SHARED, device,
 		 info.offset);
 	return p == MAP_FAILED ? NULL : p;
-}
-
-/* MMIO accessors: the compiler must neither drop nor merge them. */
-static void mmio_write64(void *bar, unsigned long off, __u64 val)
-{
-	__atomic_store_n((__u64 *)(bar + off), val, __ATOMIC_SEQ_CST);
-}
-
-static __u64 mmio_read64(void *bar, unsigned long off)
-{
-	return __atomic_load_n((__u64 *)(bar + off), __ATOMIC_SEQ_CST);
-}
-
-/* Runs one edu DMA; returns false if it does not finish in 2 s. */
-static bool edu_dma(void *bar0, __u64 src, __u64 dst, __u64 count, __u64 cmd)
-{
-	struct timespec start, now;
-
-	mmio_write64(bar0, EDU_DMA_SRC, src);
-	mmio_write64(bar0, EDU_DMA_DST, dst);
-	mmio_write64(bar0, EDU_DMA_COUNT, count);
-	mmio_write64(bar0, EDU_DMA_CMD, cmd | EDU_CMD_START);
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (mmio_read64(bar0, EDU_DMA_CMD) & EDU_CMD_START) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - start.tv_sec > 2)
-			return false;
-		usleep(1000);
-	}
-	return true;
 }
 
 /* RAM (at IOVA_RAM) -> edu's buffer -> @iova, by DMA. */

@@ -48,16 +48,9 @@
 
 #include "../kselftest_harness.h"
 #include "../../../../drivers/dma-buf/dmabuf-ic-test.h"
+#include "edu.h"
 #include "vfio_utils.h"
 
-/* edu: DMA registers and its internal buffer (as in p2p_dma.c). */
-#define EDU_DMA_SRC 0x80
-#define EDU_DMA_DST 0x88
-#define EDU_DMA_COUNT 0x90
-#define EDU_DMA_CMD 0x98
-#define EDU_CMD_START 1
-#define EDU_CMD_TO_RAM 2
-#define EDU_BUFFER 0x40000
 /* edu runs a DMA this long after its command (QEMU's hw/misc/edu.c). */
 #define EDU_DELAY_NS 100000000LL
 #define XFER 2048
@@ -77,38 +70,6 @@ static void sleep_until(__s64 ns)
 			      .tv_nsec = ns % 1000000000LL };
 
 	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL);
-}
-
-static void mmio_write64(void *bar, unsigned long off, __u64 val)
-{
-	__atomic_store_n((__u64 *)(bar + off), val, __ATOMIC_SEQ_CST);
-}
-
-static __u64 mmio_read64(void *bar, unsigned long off)
-{
-	return __atomic_load_n((__u64 *)(bar + off), __ATOMIC_SEQ_CST);
-}
-
-/* Starts one edu DMA; it runs EDU_DELAY_NS later. */
-static void edu_start(void *edu, __u64 src, __u64 dst, __u64 cmd)
-{
-	mmio_write64(edu, EDU_DMA_SRC, src);
-	mmio_write64(edu, EDU_DMA_DST, dst);
-	mmio_write64(edu, EDU_DMA_COUNT, XFER);
-	mmio_write64(edu, EDU_DMA_CMD, cmd | EDU_CMD_START);
-}
-
-/* Waits for edu's DMA to finish; false after 2 s. */
-static bool edu_wait(void *edu)
-{
-	__s64 end = now_ns() + 2000000000LL;
-
-	while (mmio_read64(edu, EDU_DMA_CMD) & EDU_CMD_START) {
-		if (now_ns() > end)
-			return false;
-		usleep(500);
-	}
-	return true;
 }
 
 static void fill(void *bar, int c)
@@ -247,12 +208,12 @@ TEST(sgt_dma_in_the_flush_window)
 		iova = importer_map(ic_dev, a.id);
 		ASSERT_NE(0, iova);
 		fill(bar2, 0xc3);
-		edu_start(edu, iova, EDU_BUFFER, 0);
+		edu_start(edu, iova, EDU_BUFFER, XFER, 0);
 		ASSERT_TRUE(edu_wait(edu));
 		fill(bar2, 0xa1);
 
 		start = now_ns();
-		edu_start(edu, iova, EDU_BUFFER, 0);
+		edu_start(edu, iova, EDU_BUFFER, XFER, 0);
 		sleep_until(start + EDU_DELAY_NS - land - revoke_ns);
 		t = now_ns();
 		memory_toggle(ivshmem);
@@ -266,7 +227,7 @@ TEST(sgt_dma_in_the_flush_window)
 		fill(bar2 + XFER, 0);
 		iova = importer_map(ic_dev, a.id);
 		ASSERT_NE(0, iova);
-		edu_start(edu, EDU_BUFFER, iova + XFER, EDU_CMD_TO_RAM);
+		edu_start(edu, EDU_BUFFER, iova + XFER, XFER, EDU_CMD_TO_RAM);
 		ASSERT_TRUE(edu_wait(edu));
 		got = uniform(bar2 + XFER);
 		TH_LOG("trial %2d: edu's read landed %+6.2f ms after revoke returned: it read %s",
