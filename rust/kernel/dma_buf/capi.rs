@@ -653,9 +653,9 @@ unsafe fn assume_locked<'a>(a: &'a Attachment<CImporter>) -> ResvLocked<'a> {
 ///
 /// # Safety
 ///
-/// `attach` comes from [`dma_buf_ic_attach`] or [`dma_buf_ic_attach_iommu`] and was not detached, the
-/// caller holds the buffer's reservation lock, and the out pointers are
-/// valid for writes.
+/// `attach` comes from [`dma_buf_ic_attach`] or [`dma_buf_ic_attach_iommu`]
+/// and was not detached, the caller holds the buffer's reservation lock,
+/// and the out pointers are valid for writes.
 #[export]
 unsafe extern "C" fn dma_buf_ic_map_phys(
     attach: *mut bindings::dma_buf_ic_attachment,
@@ -684,8 +684,8 @@ unsafe extern "C" fn dma_buf_ic_map_phys(
 ///
 /// # Safety
 ///
-/// `attach` comes from [`dma_buf_ic_attach`] or [`dma_buf_ic_attach_iommu`] and was not detached, and the
-/// caller holds the buffer's reservation lock.
+/// `attach` comes from [`dma_buf_ic_attach`] or [`dma_buf_ic_attach_iommu`]
+/// and was not detached, and the caller holds the buffer's reservation lock.
 #[export]
 unsafe extern "C" fn dma_buf_ic_map_sgt(
     attach: *mut bindings::dma_buf_ic_attachment,
@@ -704,9 +704,9 @@ unsafe extern "C" fn dma_buf_ic_map_sgt(
 ///
 /// # Safety
 ///
-/// `attach` comes from [`dma_buf_ic_attach`] or [`dma_buf_ic_attach_iommu`] and was not detached, the
-/// caller holds the buffer's reservation lock, and `cookie` is valid for
-/// writes.
+/// `attach` comes from [`dma_buf_ic_attach`] or [`dma_buf_ic_attach_iommu`]
+/// and was not detached, the caller holds the buffer's reservation lock,
+/// and `cookie` is valid for writes.
 #[export]
 unsafe extern "C" fn dma_buf_ic_map_private(
     attach: *mut bindings::dma_buf_ic_attachment,
@@ -735,8 +735,8 @@ unsafe extern "C" fn dma_buf_ic_map_private(
 ///
 /// # Safety
 ///
-/// `attach` comes from [`dma_buf_ic_attach`] or [`dma_buf_ic_attach_iommu`] and was not detached, and the
-/// caller holds the buffer's reservation lock.
+/// `attach` comes from [`dma_buf_ic_attach`] or [`dma_buf_ic_attach_iommu`]
+/// and was not detached, and the caller holds the buffer's reservation lock.
 #[export]
 unsafe extern "C" fn dma_buf_ic_unmap(attach: *mut bindings::dma_buf_ic_attachment) -> c_int {
     // SAFETY: Guaranteed by the caller.

@@ -225,7 +225,7 @@ impl<T: Importer> Attachment<T> {
     /// # Examples
     ///
     /// An exporter that imports its own buffer may look at the attachment
-    /// that it is mapping, from its [`Exporter::map`]:
+    /// that it is mapping, from its [`super::exporter::Exporter::map`]:
     ///
     /// ```
     /// # use kernel::prelude::*;

@@ -408,7 +408,7 @@ static const char *fail_next_config_write(void)
 	};
 	static char path[128];
 
-	for (size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(knobs); i++) {
 		snprintf(path, sizeof(path), "/sys/kernel/debug/fail_function/%s",
 			 knobs[i][0]);
 		if (!write_str(path, knobs[i][1]))
