@@ -118,7 +118,7 @@ struct dma_buf_ic_exporter_ops {
  *	invalidation can then attach
  * @provider: the device whose memory the buffer is, or NULL; for PCI
  *	MMIO the PCI device, so that negotiation can tell which importers
- *	reach it. Must outlive the export (the offers hold a reference).
+ *	reach it. A P2P offer of dma_buf_ic_sgt holds a reference to it.
  * @ranges: the buffer's physical ranges, in order, covering @size exactly;
  *	each page aligned with a non-zero length that is a multiple of the
  *	page size; needed only if dma_buf_ic_phys_list is offered
