@@ -270,12 +270,10 @@ unsafe extern "C" fn dma_buf_ic_export(
         }
         // SAFETY: The caller passes a static, NUL-terminated name.
         let name: &'static CStr = unsafe { CStr::from_char_ptr(info.name) };
-        // SAFETY: The caller passes NULL or a live device, which the offers
-        // that keep it take a reference to.
-        let provider = unsafe { info.provider.as_ref() }.map(|_| {
-            // SAFETY: Not NULL, and live as just said.
-            unsafe { Device::from_raw(info.provider) }
-        });
+        // SAFETY: The caller passes NULL or a live device; the offers that
+        // keep it take a reference to it.
+        let provider =
+            (!info.provider.is_null()).then(|| unsafe { Device::from_raw(info.provider) });
         let mut offers = OfferList::builder();
         // SAFETY: The caller passes `nr_offers` entries.
         for entry in unsafe { entries(info.offers, info.nr_offers, Side::Offer(provider)) }? {

@@ -366,9 +366,16 @@ impl ExportCore {
         Ok(mapped)
     }
 
-    /// Records that an importer dropped a mapping made by `map_locked`; the
-    /// caller holds the reservation lock.
-    pub(crate) fn unmapped_locked(&self) {
+    /// Records that the importer's device `dev` dropped a mapping made by
+    /// `map_locked`; the caller holds the reservation lock.
+    ///
+    /// A mapping that ends while the buffer is revoked has its device's
+    /// lazy IOTLB flushed first: a revoke returns only when no device can
+    /// reach the memory any more, and waits for this count to drop to zero.
+    pub(crate) fn unmapped_locked(&self, dev: &Device) {
+        if self.is_revoked() {
+            flush_dma_unmaps(dev);
+        }
         // INVARIANT: Counted under the reservation lock; the last one wakes
         // a revoke that waits for every mapping to end.
         if self.mappings.fetch_sub(1, Ordering::Relaxed) == 1 {
@@ -618,12 +625,7 @@ fn classic_unmapped(buf: &DmaBuf, dev: &Device, mapped: Mapped) {
     // Dropping the mapping undoes it through the exporter.
     drop(mapped);
     if let Some(core) = ExportCore::of(buf) {
-        if core.is_revoked() {
-            // As for framework importers: a revoke returns only when the
-            // device cannot reach the memory, so no lazy IOTLB entry stays.
-            flush_dma_unmaps(dev);
-        }
-        core.unmapped_locked();
+        core.unmapped_locked(dev);
     }
 }
 
@@ -671,14 +673,14 @@ unsafe extern "C" fn export_map_dma_buf(
         else {
             // Dropping it undoes it: keep the count right.
             drop(mapped);
-            core.unmapped_locked();
+            core.unmapped_locked(dev);
             return Err(EINVAL);
         };
         // SAFETY: The reservation lock is held and the exporter has
         // returned: no other reference to `mappings` exists (type invariant).
         let mappings = unsafe { &mut (*state).mappings };
         if let Err(e) = mappings.push(mapped, GFP_KERNEL) {
-            core.unmapped_locked();
+            core.unmapped_locked(dev);
             return Err(e.into());
         }
         Ok(table)

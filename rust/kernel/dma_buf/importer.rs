@@ -15,7 +15,7 @@ use super::{
     interconnect::{
         negotiate, AcceptList, Interconnect, InterconnectType, OfferList, SgtOffer, TypeRef, SGT,
     },
-    mapping::{flush_dma_unmaps, SgtMapping},
+    mapping::SgtMapping,
     DmaBuf, ResvLocked,
 };
 use crate::{
@@ -105,12 +105,7 @@ impl AttachCore {
         // Undoes the exporter's mapping (for example a DMA mapping).
         drop(mapped);
         if let Some(export) = ExportCore::of(resv.buf()) {
-            if export.is_revoked() {
-                // The revoke returns only when the device cannot reach the
-                // memory any more: no unmap may be left in a lazy IOTLB.
-                flush_dma_unmaps(&self.dev);
-            }
-            export.unmapped_locked();
+            export.unmapped_locked(&self.dev);
         }
         true
     }
@@ -323,7 +318,7 @@ impl<T: Importer> Attachment<T> {
     fn end_mapping(&self, _resv: &ResvLocked<'_>, mapped: Mapped) {
         drop(mapped);
         if let Some(export) = ExportCore::of(&self.buf) {
-            export.unmapped_locked();
+            export.unmapped_locked(&self.inner.core.dev);
         }
     }
 

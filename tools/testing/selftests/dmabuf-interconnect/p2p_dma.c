@@ -333,48 +333,6 @@ TEST(legacy_type1_p2p)
 	close(container);
 }
 
-/* Unbinds @bdf from its driver, if any, and enables it: memory and DMA. */
-static bool driverless_bus_master(const char *bdf)
-{
-	char path[300];
-	__u16 cmd;
-	int fd;
-	bool ok;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind", bdf);
-	write_str(path, bdf);
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
-	write_str(path, "\n");
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/enable", bdf);
-	if (!write_str(path, "1"))
-		return false;
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
-	fd = open(path, O_RDWR);
-	if (fd < 0)
-		return false;
-	ok = pread(fd, &cmd, 2, PCI_COMMAND) == 2;
-	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
-	ok = ok && pwrite(fd, &cmd, 2, PCI_COMMAND) == 2;
-	close(fd);
-	return ok;
-}
-
-/* The sysfs mapping of @bdf's BAR0, or NULL. */
-static void *sysfs_bar0(const char *bdf, size_t size)
-{
-	char path[300];
-	void *p;
-	int fd;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource0", bdf);
-	fd = open(path, O_RDWR | O_SYNC);
-	if (fd < 0)
-		return NULL;
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	return p == MAP_FAILED ? NULL : p;
-}
-
 /* The test importer's mapping for edu: its DMA address, or 0. */
 static __u64 importer_map(int ic_dev, __u32 id)
 {
@@ -412,8 +370,7 @@ static void check_sgt_p2p_dma(struct __test_metadata *_metadata, bool classic)
 	};
 	struct dmabuf_ic_test_status st = {};
 	char edu_bdf[256], ivshmem_bdf[256];
-	int ivshmem, iommufd, dmabuf, ic_dev, fields;
-	unsigned int dom, bus, dev, fn;
+	int ivshmem, iommufd, dmabuf, ic_dev;
 	__u64 size, off, iova;
 	void *edu, *bar2;
 
@@ -427,17 +384,15 @@ static void check_sgt_p2p_dma(struct __test_metadata *_metadata, bool classic)
 	bar2 = map_region(ivshmem, VFIO_PCI_BAR2_REGION_INDEX, &size, &off);
 	ASSERT_NE(NULL, bar2);
 	set_command(ivshmem, PCI_COMMAND_MEMORY, 0);
-	ASSERT_TRUE(driverless_bus_master(edu_bdf));
-	edu = sysfs_bar0(edu_bdf, 1 << 20);
+	ASSERT_TRUE(pci_driverless_bus_master(edu_bdf));
+	edu = pci_sysfs_bar0(edu_bdf, 1 << 20);
 	ASSERT_NE(NULL, edu);
 
 	dmabuf = get_dma_buf(ivshmem, VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC,
 			     &first_page, 1);
 	ASSERT_LE(0, dmabuf);
-	fields = sscanf(edu_bdf, "%x:%x:%x.%x", &dom, &bus, &dev, &fn);
-	ASSERT_EQ(4, fields);
+	ASSERT_TRUE(pci_test_id(edu_bdf, &a.pci_dev));
 	a.fd = dmabuf;
-	a.pci_dev = dom << 16 | bus << 8 | dev << 3 | fn;
 	ASSERT_EQ(0, ic(ic_dev, DMABUF_IC_TEST_ATTACH, &a));
 	/* Not the physical list (not accepted): VFIO's second offer. */
 	ASSERT_EQ(DMABUF_IC_TEST_SGT, a.negotiated);

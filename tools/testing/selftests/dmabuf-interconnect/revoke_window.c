@@ -89,47 +89,6 @@ static int uniform(void *bar)
 	return (unsigned char)c;
 }
 
-/* Unbinds @bdf from its driver and enables memory and DMA on it. */
-static bool driverless_bus_master(const char *bdf)
-{
-	char path[300];
-	__u16 cmd;
-	bool ok;
-	int fd;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind", bdf);
-	write_str(path, bdf);
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
-	write_str(path, "\n");
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/enable", bdf);
-	if (!write_str(path, "1"))
-		return false;
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
-	fd = open(path, O_RDWR);
-	if (fd < 0)
-		return false;
-	ok = pread(fd, &cmd, 2, PCI_COMMAND) == 2;
-	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
-	ok = ok && pwrite(fd, &cmd, 2, PCI_COMMAND) == 2;
-	close(fd);
-	return ok;
-}
-
-static void *sysfs_bar0(const char *bdf)
-{
-	char path[300];
-	void *p;
-	int fd;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource0", bdf);
-	fd = open(path, O_RDWR | O_SYNC);
-	if (fd < 0)
-		return NULL;
-	p = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	return p == MAP_FAILED ? NULL : p;
-}
-
 /* The test importer's mapping for edu: its DMA address, or 0. */
 static __u64 importer_map(int ic_dev, __u32 id)
 {
@@ -156,12 +115,11 @@ TEST(sgt_dma_in_the_flush_window)
 			 DMABUF_IC_TEST_ATTACH_PCI_DEV,
 		.nr_accepts = 1, .accepts = { DMABUF_IC_TEST_SGT },
 	};
-	int ivshmem, iommufd, dmabuf, ic_dev, fields, before = 0, after = 0, stale = 0;
+	int ivshmem, iommufd, dmabuf, ic_dev, before = 0, after = 0, stale = 0;
 	struct vfio_region_info info = {
 		.argsz = sizeof(info), .index = VFIO_PCI_BAR2_REGION_INDEX,
 	};
 	char edu_bdf[256], ivshmem_bdf[256];
-	unsigned int dom, bus, dev, fn;
 	__s64 revoke_ns, t;
 	void *edu, *bar2;
 	__u64 iova;
@@ -181,16 +139,14 @@ TEST(sgt_dma_in_the_flush_window)
 		    info.offset);
 	ASSERT_NE(MAP_FAILED, bar2);
 	set_command(ivshmem, PCI_COMMAND_MEMORY, 0);
-	ASSERT_TRUE(driverless_bus_master(edu_bdf));
-	edu = sysfs_bar0(edu_bdf);
+	ASSERT_TRUE(pci_driverless_bus_master(edu_bdf));
+	edu = pci_sysfs_bar0(edu_bdf, 1 << 20);
 	ASSERT_NE(NULL, edu);
 	dmabuf = get_dma_buf(ivshmem, VFIO_PCI_BAR2_REGION_INDEX, 0, O_CLOEXEC,
 			     &first_page, 1);
 	ASSERT_LE(0, dmabuf);
-	fields = sscanf(edu_bdf, "%x:%x:%x.%x", &dom, &bus, &dev, &fn);
-	ASSERT_EQ(4, fields);
+	ASSERT_TRUE(pci_test_id(edu_bdf, &a.pci_dev));
 	a.fd = dmabuf;
-	a.pci_dev = dom << 16 | bus << 8 | dev << 3 | fn;
 	ASSERT_EQ(0, ic(ic_dev, DMABUF_IC_TEST_ATTACH, &a));
 	ASSERT_EQ(DMABUF_IC_TEST_SGT, a.negotiated);
 

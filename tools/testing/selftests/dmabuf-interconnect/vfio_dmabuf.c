@@ -64,14 +64,11 @@ static int attach_for_edu(int ic_dev, int fd, __u32 *negotiated)
 			 DMABUF_IC_TEST_ATTACH_SGT_P2P |
 			 DMABUF_IC_TEST_ATTACH_PCI_DEV,
 	};
-	unsigned int dom, bus, dev, fn;
 	char bdf[256];
 	int rc;
 
-	if (!find_pci("0x1234", "0x11e8", bdf) ||
-	    sscanf(bdf, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) != 4)
+	if (!find_pci("0x1234", "0x11e8", bdf) || !pci_test_id(bdf, &a.pci_dev))
 		return -ENXIO;
-	a.pci_dev = dom << 16 | bus << 8 | dev << 3 | fn;
 	rc = ic(ic_dev, DMABUF_IC_TEST_ATTACH, &a);
 	if (!rc && negotiated)
 		*negotiated = a.negotiated;

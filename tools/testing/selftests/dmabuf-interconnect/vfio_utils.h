@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define PAGE 4096UL
@@ -80,6 +81,59 @@ static inline bool find_pci(const char *vendor, const char *device, char *bdf)
 	}
 	closedir(dir);
 	return bdf[0];
+}
+
+/* The address of the PCI device @bdf as the test module takes it. */
+static inline bool pci_test_id(const char *bdf, __u32 *id)
+{
+	unsigned int dom, bus, dev, fn;
+
+	if (sscanf(bdf, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) != 4)
+		return false;
+	*id = dom << 16 | bus << 8 | dev << 3 | fn;
+	return true;
+}
+
+/* Unbinds @bdf from its driver, if any, and enables memory and DMA on it. */
+static inline bool pci_driverless_bus_master(const char *bdf)
+{
+	char path[300];
+	__u16 cmd;
+	int fd;
+	bool ok;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind", bdf);
+	write_str(path, bdf);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
+	write_str(path, "\n");
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/enable", bdf);
+	if (!write_str(path, "1"))
+		return false;
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		return false;
+	ok = pread(fd, &cmd, 2, PCI_COMMAND) == 2;
+	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	ok = ok && pwrite(fd, &cmd, 2, PCI_COMMAND) == 2;
+	close(fd);
+	return ok;
+}
+
+/* The sysfs mapping of the first @size bytes of @bdf's BAR0, or NULL. */
+static inline void *pci_sysfs_bar0(const char *bdf, size_t size)
+{
+	char path[300];
+	void *p;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource0", bdf);
+	fd = open(path, O_RDWR | O_SYNC);
+	if (fd < 0)
+		return NULL;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	return p == MAP_FAILED ? NULL : p;
 }
 
 /*
