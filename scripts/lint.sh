@@ -4,6 +4,9 @@
 #  - rustfmt: every Rust file of the tree is formatted (make rustfmtcheck);
 #  - rustdoc: the Rust documentation builds without a warning (make rustdoc);
 #  - checkpatch: the series "pristine..HEAD" of the cache tree is clean;
+#  - series: series/ is what scripts/series.sh generates from the
+#    repository, every file is in a patch, the series applies to pristine
+#    7.2 with git am, kernel-doc and checkpatch --strict are clean;
 #  - docs: the rst documents build with Sphinx and kernel-doc (docs.sh);
 #  - the dmabuf-ic tool: cargo fmt and clippy clean.
 # Clippy runs with every build (scripts/build.sh). Prints one line per check:
@@ -42,6 +45,12 @@ if (cd "$SRC" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --no-summary --ters
 else
 	head -n 40 "$LOGS/checkpatch.log"
 	echo "lint: checkpatch FAILED"
+	status=1
+fi
+if "$REPO/scripts/series.sh" --check; then
+	echo "lint: series ok"
+else
+	echo "lint: series FAILED"
 	status=1
 fi
 if "$REPO/scripts/docs.sh"; then

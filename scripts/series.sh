@@ -429,3 +429,58 @@ else
 	echo "    series/ is up to date"
 fi
 rm -rf "$AM"
+[ "$mode" = build ] || exit 0
+
+# The per-patch build, in the cache's own tree and build directory, so
+# that each step recompiles only what it changes: check out the tree of
+# each patch in $SRC (a two-tree checkout, as scripts/tree.sh does), build
+# bzImage with the configuration of scripts/config.sh as scripts/build.sh
+# does (any Rust warning fails), then the modular configuration at the end
+# of the series. The cache's tree and .config are put back on any exit.
+if [ "$(cat "$CACHE/series-built" 2>/dev/null)" = "$(git_src rev-parse "$last^{tree}")" ] &&
+	[ "${DMABUF_IC_SERIES_REBUILD:-0}" = 0 ]; then
+	echo "    this series was built patch by patch in this cache already (DMABUF_IC_SERIES_REBUILD=1 builds it again)"
+	exit 0
+fi
+[ -f "$OBJ/.config" ] || die "no kernel config: run scripts/config.sh first"
+cp "$OBJ/.config" "$CACHE/series-config.saved"
+restore() {
+	local rc=$?
+	cp "$CACHE/series-config.saved" "$OBJ/.config"
+	"$REPO/scripts/tree.sh" >"$LOGS/series-restore.log" 2>&1 ||
+		{ echo "error: scripts/tree.sh could not put the tree back (see $LOGS/series-restore.log)" >&2; rc=1; }
+	exit $rc
+}
+trap restore EXIT
+checkout() {
+	git_src reset -q --hard HEAD
+	git_src read-tree -m -u HEAD "$1"
+	git_src update-ref HEAD "$1"
+}
+stage "series: building the kernel after each of the ${#series[@]} patches"
+total=$(date +%s)
+i=0
+for c in "${series[@]}"; do
+	i=$((i + 1))
+	subject=$(git_src log -1 --format=%s "$c")
+	name=$(printf '%04d: %s' "$i" "$subject")
+	checkout "$c"
+	cp "$CACHE/series-config.saved" "$OBJ/.config"
+	before=$(date +%s)
+	log=$LOGS/series-build-$(printf '%04d' "$i").log
+	if ! make "${KMAKE_ARGS[@]}" -j"$JOBS" bzImage >"$log" 2>&1; then
+		grep -E 'error|Error' "$log" | head -n 15 >&2 || tail -n 15 "$log" >&2
+		die "patch $name does not build (full log: $log)"
+	fi
+	if grep -E '^(warning|error)(\[|:)' "$log" | grep -v objtool >/dev/null; then
+		grep -E -A8 '^(warning|error)(\[|:)' "$log" | head -n 30 >&2
+		die "patch $name builds with Rust warnings (full log: $log)"
+	fi
+	echo "    $name: built in $(($(date +%s) - before)) s"
+done
+echo "    every patch builds: $(($(date +%s) - total)) s for ${#series[@]} patches"
+before=$(date +%s)
+"$REPO/scripts/modules.sh" || die "the modular configuration does not build at the end of the series"
+echo "    the modular build at the end of the series: $(($(date +%s) - before)) s"
+# Remember what was built, for scripts/test.sh (see there).
+git_src rev-parse "$last^{tree}" >"$CACHE/series-built"

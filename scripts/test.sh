@@ -46,6 +46,35 @@ lint_rc=${PIPESTATUS[0]}
 set -e
 judge_host lint lint "$LOGS/lint.out" "$lint_rc"
 
+# The series builds patch by patch (scripts/series.sh --build; about
+# SERIES_COST, see README) when series/ changed: in the working tree, in
+# the last commit, or with no previous commit to compare with (a shallow
+# clone). DMABUF_IC_SERIES_BUILD=1 forces it, =0 skips it. series.sh
+# skips a series it already built in this cache. The kernel tree and the
+# build are put back afterwards, so the final kernel is built again.
+series_build=${DMABUF_IC_SERIES_BUILD:-}
+if [ -z "$series_build" ]; then
+	series_build=0
+	if ! git -C "$REPO" diff --quiet HEAD -- series ||
+		[ -n "$(git -C "$REPO" ls-files --others --exclude-standard -- series)" ] ||
+		! git -C "$REPO" rev-parse -q --verify HEAD~1 >/dev/null ||
+		! git -C "$REPO" diff --quiet HEAD~1 HEAD -- series; then
+		series_build=1
+	fi
+fi
+if [ "$series_build" = 1 ]; then
+	if "$REPO/scripts/series.sh" --build && "$REPO/scripts/build.sh"; then
+		add 1 0
+	else
+		echo "FAILED: the series does not build patch by patch (scripts/series.sh --build)"
+		add 0 1
+		# The guests need the final kernel, whatever failed above.
+		"$REPO/scripts/tree.sh" && "$REPO/scripts/build.sh" || true
+	fi
+else
+	echo "    series/ did not change: no per-patch build (DMABUF_IC_SERIES_BUILD=1 forces it)"
+fi
+
 stage "host tests (the tooling's result parser)"
 host_log=$LOGS/host-tests.log
 host_rc=0
