@@ -17,7 +17,8 @@
 # scripts/tree.sh builds and that every new file and every patch is
 # claimed, writes them with git format-patch, applies them to pristine with
 # git am in a scratch clone, runs get_maintainer.pl there for the cover
-# letter, kernel-doc on what they touch, and checkpatch --strict on each.
+# letter, kernel-doc on what they touch, checkpatch --strict on each, and
+# rustfmt on every Rust file as each patch leaves it.
 #
 # A description is a commit message (subject line, blank line, body), a
 # line "---", then one claim per line, applied in order:
@@ -222,13 +223,26 @@ message() {
 # build_commits DIR PARENT: one commit per description DIR/[0-9]*, on
 # PARENT; prints the commits, one a line.
 build_commits() {
-	local dir=$1 parent=$2 desc
+	local dir=$1 parent=$2 desc commit f
 	for desc in "$dir"/[0-9]*; do
 		[ -f "$desc" ] || continue
 		CUR=${desc#"$DESC"/}
 		apply_claims "$desc"
-		parent=$(message "$desc" | git_src commit-tree \
+		commit=$(message "$desc" | git_src commit-tree \
 			"$(GIT_INDEX_FILE=$INDEX git_src write-tree)" -p "$parent")
+		# rustfmt on every Rust file as this patch leaves it (partial
+		# states included; the lint stage checks the final tree).
+		git_src diff-tree --no-commit-id --name-only --diff-filter=AM -r "$parent" "$commit" -- '*.rs' |
+			while IFS= read -r f; do
+				git_src show "$commit:$f" | /usr/bin/rustfmt --edition 2021 \
+					--config-path "$SRC/.rustfmt.toml" --check >"$CACHE/series-rustfmt.log" 2>&1 || true
+				# rustfmt --check on stdin exits 0 with a diff: its output counts.
+				if [ -s "$CACHE/series-rustfmt.log" ]; then
+					head -n 20 "$CACHE/series-rustfmt.log" >&2
+					die "$CUR: $f is not rustfmt-clean at this patch"
+				fi
+			done || exit 1
+		parent=$commit
 		echo "$parent"
 	done
 }
@@ -434,7 +448,7 @@ rm -rf "$AM"
 # The per-patch build, in the cache's own tree and build directory, so
 # that each step recompiles only what it changes: check out the tree of
 # each patch in $SRC (a two-tree checkout, as scripts/tree.sh does), build
-# bzImage with the configuration of scripts/config.sh as scripts/build.sh
+# vmlinux with the configuration of scripts/config.sh as scripts/build.sh
 # does (any Rust warning fails), then the modular configuration at the end
 # of the series. The cache's tree and .config are put back on any exit.
 if [ "$(cat "$CACHE/series-built" 2>/dev/null)" = "$(git_src rev-parse "$last^{tree}")" ] &&
@@ -464,11 +478,20 @@ for c in "${series[@]}"; do
 	i=$((i + 1))
 	subject=$(git_src log -1 --format=%s "$c")
 	name=$(printf '%04d: %s' "$i" "$subject")
+	# A patch that changes only selftests, documentation or MAINTAINERS
+	# changes nothing the kernel build reads.
+	if ! git_src diff-tree --no-commit-id --name-only -r "$c" |
+		grep -qvE '^(tools/testing/|Documentation/|MAINTAINERS$)'; then
+		echo "    $name: changes no kernel source, nothing to build"
+		continue
+	fi
 	checkout "$c"
 	cp "$CACHE/series-config.saved" "$OBJ/.config"
 	before=$(date +%s)
 	log=$LOGS/series-build-$(printf '%04d' "$i").log
-	if ! make "${KMAKE_ARGS[@]}" -j"$JOBS" bzImage >"$log" 2>&1; then
+	# vmlinux: compiled and linked (modpost, kallsyms) as bzImage is, but
+	# not compressed.
+	if ! make "${KMAKE_ARGS[@]}" -j"$JOBS" vmlinux >"$log" 2>&1; then
 		grep -E 'error|Error' "$log" | head -n 15 >&2 || tail -n 15 "$log" >&2
 		die "patch $name does not build (full log: $log)"
 	fi
