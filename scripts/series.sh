@@ -117,8 +117,10 @@ get_blob() {
 	git_src cat-file blob "$sha"
 }
 
-# entry_insert ENTRY: MAINTAINERS on stdin, ENTRY inserted before the first
-# entry whose title sorts after its title.
+# entry_insert ENTRY AUTHOR: MAINTAINERS on stdin, ENTRY (its @AUTHOR@
+# replaced) inserted right after the entry with the greatest title below
+# its own (the file is sorted only roughly, so "before the first greater
+# title" can land far away).
 entry_insert() {
 	awk -v entry="$1" -v author="$2" '
 		BEGIN {
@@ -128,20 +130,25 @@ entry_insert() {
 			}
 			split(text, first, "\n"); title = toupper(first[1])
 		}
-		function flush() { if (held != "") { printf "%s", held; held = "" } }
-		# An entry title: a line followed by a "X:\t" line.
 		{ lines[NR] = $0 }
 		END {
-			for (i = 1; i <= NR; i++) {
-				if (!done && started && lines[i] != "" && lines[i - 1] == "" &&
-				    lines[i + 1] ~ /^[A-Z]:\t/ && toupper(lines[i]) > title) {
-					printf "%s\n", text; done = 1
-				}
+			# Titles: after the first entry, a line after a blank line and
+			# before a "X:<tab>" line.
+			for (i = 2; i < NR; i++) {
 				if (lines[i] == "3C59X NETWORK DRIVER") started = 1
+				if (!started || lines[i] == "" || lines[i - 1] != "" ||
+				    lines[i + 1] !~ /^[A-Z]:\t/)
+					continue
+				t = toupper(lines[i]); n++; tl[n] = i
+				if (t < title && (best == "" || t > best)) { best = t; bi = n }
+			}
+			if (!bi || bi == n) { print "entry_insert: no place for " first[1] > "/dev/stderr"; exit 1 }
+			at = tl[bi + 1]
+			for (i = 1; i <= NR; i++) {
+				if (i == at) printf "%s\n", text
 				print lines[i]
 			}
-			if (!done) { print "entry_insert: no place for " first[1] > "/dev/stderr"; exit 1 }
-		}' 
+		}'
 }
 
 SERIES_ONLY=()          # paths that only the series changes (MAINTAINERS)

@@ -46,19 +46,27 @@ lint_rc=${PIPESTATUS[0]}
 set -e
 judge_host lint lint "$LOGS/lint.out" "$lint_rc"
 
-# The series builds patch by patch (scripts/series.sh --build; about
-# SERIES_COST, see README) when series/ changed: in the working tree, in
-# the last commit, or with no previous commit to compare with (a shallow
-# clone). DMABUF_IC_SERIES_BUILD=1 forces it, =0 skips it. series.sh
+# The series builds patch by patch (scripts/series.sh --build, see the
+# README for its cost) when the series' structure changed: its
+# descriptions (scripts/series/), or a file or patch added, removed or
+# renamed, uncommitted or in the last commit. A change inside a file
+# changes series/ too, but not where the patches split: the lint stage
+# regenerates and checks every patch, and the final kernel is built
+# anyway. Without a previous commit to compare with (a shallow clone) it
+# does not run. DMABUF_IC_SERIES_BUILD=1 forces it, =0 skips it; series.sh
 # skips a series it already built in this cache. The kernel tree and the
 # build are put back afterwards, so the final kernel is built again.
+series_structure() {
+	git -C "$REPO" diff --name-status --no-renames "$@" -- scripts/series patches $OVERLAY_DIRS |
+		grep -E '^[AD]|scripts/series/' >/dev/null
+}
 series_build=${DMABUF_IC_SERIES_BUILD:-}
 if [ -z "$series_build" ]; then
 	series_build=0
-	if ! git -C "$REPO" diff --quiet HEAD -- series ||
-		[ -n "$(git -C "$REPO" ls-files --others --exclude-standard -- series)" ] ||
-		! git -C "$REPO" rev-parse -q --verify HEAD~1 >/dev/null ||
-		! git -C "$REPO" diff --quiet HEAD~1 HEAD -- series; then
+	if series_structure HEAD ||
+		[ -n "$(git -C "$REPO" ls-files --others --exclude-standard -- scripts/series patches $OVERLAY_DIRS)" ]; then
+		series_build=1
+	elif git -C "$REPO" rev-parse -q --verify HEAD~1 >/dev/null && series_structure HEAD~1 HEAD; then
 		series_build=1
 	fi
 fi
@@ -72,7 +80,7 @@ if [ "$series_build" = 1 ]; then
 		"$REPO/scripts/tree.sh" && "$REPO/scripts/build.sh" || true
 	fi
 else
-	echo "    series/ did not change: no per-patch build (DMABUF_IC_SERIES_BUILD=1 forces it)"
+	echo "    the series' structure did not change: no per-patch build (DMABUF_IC_SERIES_BUILD=1 forces it)"
 fi
 
 stage "host tests (the tooling's result parser)"
