@@ -6,7 +6,8 @@
 # inject-warn. The "mock" guest, which runs iommufd's selftests on iommufd's
 # test mock, has no vIOMMU; every other guest has QEMU's intel-iommu, in
 # strict mode with caching mode, except "lazy" (non-strict, no caching
-# mode). All have edu and ivshmem.
+# mode). All have edu and ivshmem; all but "bench" two more ivshmem
+# devices for ivshmem-devmem.
 # KUnit runs at boot only when the second argument is "kunit". The kernel
 # console goes to $LOGS/console-RUN.log, the guest's results to
 # $LOGS/results-RUN.log.
@@ -44,6 +45,19 @@ if [ "$mode" = bench ]; then
 fi
 rm -f "$ivshmem"
 truncate -s "$ivshmem_size" "$ivshmem"
+# Two more ivshmem devices, after the first (which VFIO takes), for the
+# ivshmem-devmem driver: the GPU-like exporter and a peer that imports
+# through its private interconnect. The host can read their memory too.
+devmem=()
+if [ "$mode" != bench ]; then
+	for i in 1 2; do
+		file=$CACHE/devmem$i-$mode.bin
+		rm -f "$file"
+		truncate -s 4M "$file"
+		devmem+=(-object "memory-backend-file,id=devmem$i,share=on,mem-path=$file,size=4M"
+			-device "ivshmem-plain,memdev=devmem$i")
+	done
+fi
 rm -f "$console" "$results"
 mkdir -p "$LOGS"
 
@@ -107,6 +121,7 @@ qemu_args=(
 	# reset fails with ENOTTY.
 	-device pcie-root-port,id=rp1,chassis=1,x-speed=5
 	-device virtio-rng-pci,bus=rp1,disable-legacy=on
+	"${devmem[@]}"
 	-kernel "$kernel" -initrd "$initrd"
 	-append "$cmdline"
 	-display none -monitor none -nic none -no-reboot

@@ -55,6 +55,15 @@ pub trait Exporter: Send + Sync + 'static {
     /// is not revoked. The returned mapping ends when the core drops it, at
     /// the latest before [`ExportCore::revoke`] returns.
     fn map(&self, req: &MapRequest<'_>) -> Result<Mapped>;
+
+    /// Called once when the buffer is released: its last file reference and
+    /// its last attachment are gone, and nothing can map it any more.
+    ///
+    /// The state lives on while the driver holds an [`Arc<Export<Self>>`];
+    /// a driver that lists its buffers (to revoke them all on a reset, say)
+    /// drops its reference here. Called without the reservation lock, from
+    /// the buffer's release, which may run in any process context.
+    fn released(&self) {}
 }
 
 /// One importer's request to map a buffer, as the exporter sees it.
@@ -187,8 +196,8 @@ pub struct Export<T: Exporter> {
 /// `mappings` counts the mappings that importers hold, framework and
 /// classic importers alike; it changes only under the reservation lock, and
 /// `unmapped` is signalled, under `wait_lock`, whenever it drops to zero.
-/// `drop_export` and `map` are the functions of the `Export<T>` whose
-/// `core` this is, whose `T` has the type id `exporter`.
+/// `drop_export`, `map` and `released` are the functions of the `Export<T>`
+/// whose `core` this is, whose `T` has the type id `exporter`.
 #[pin_data]
 pub struct ExportCore {
     offers: OfferList,
@@ -204,6 +213,7 @@ pub struct ExportCore {
     exporter: TypeId,
     drop_export: unsafe fn(*const c_void),
     map: unsafe fn(*const ExportCore, &MapRequest<'_>) -> Result<Mapped>,
+    released: unsafe fn(*const ExportCore),
 }
 
 // SAFETY: The raw buffer pointer is only used under the `buf` mutex, which
@@ -249,6 +259,17 @@ impl<T: Exporter> Export<T> {
         this.exporter.map(req)
     }
 
+    /// Calls the driver's [`Exporter::released`].
+    ///
+    /// # Safety
+    ///
+    /// `core` is the core of a live `Export<T>`.
+    unsafe fn released(core: *const ExportCore) {
+        // SAFETY: As for `map`.
+        let this = unsafe { &*core.cast::<Self>() };
+        this.exporter.released();
+    }
+
     /// Returns the export state of `buf` if it was exported by [`export()`]
     /// with a driver state of type `T`.
     pub fn of(buf: &DmaBuf) -> Option<&Self> {
@@ -270,7 +291,8 @@ static UNMAPPED_NAME: &CStr = c"dma_buf::ExportCore::unmapped";
 
 impl ExportCore {
     /// Initialises the core of an `Export<T>` whose `T` has the type id
-    /// `exporter` and whose functions are `drop_export` and `map`.
+    /// `exporter` and whose functions are `drop_export`, `map` and
+    /// `released`.
     ///
     /// The lock class names are statics, not `new_mutex!`'s constants: the
     /// initialiser may be instantiated in the exporter's crate, where a
@@ -281,6 +303,7 @@ impl ExportCore {
         exporter: TypeId,
         drop_export: unsafe fn(*const c_void),
         map: unsafe fn(*const ExportCore, &MapRequest<'_>) -> Result<Mapped>,
+        released: unsafe fn(*const ExportCore),
     ) -> impl PinInit<Self, Error> {
         // INVARIANT: The caller passes the functions of the `Export<T>`
         // whose core this becomes; nothing is revoked or mapped yet.
@@ -295,6 +318,7 @@ impl ExportCore {
             exporter,
             drop_export,
             map,
+            released,
         })
     }
 
@@ -738,6 +762,11 @@ unsafe extern "C" fn export_release(dmabuf: *mut bindings::dma_buf) {
     // INVARIANT: The buffer is about to be freed; `set_revoked` holds this
     // mutex while it uses the buffer.
     *core.buf.lock() = None;
+    // The driver learns it without the `buf` mutex held: it may take its own
+    // locks, which come before that mutex when it revokes.
+    // SAFETY: By the type invariant of `ExportCore`, `released` matches
+    // `priv`, whose `Export<T>` the buffer's reference keeps alive.
+    unsafe { (core.released)(core) };
     // SAFETY: By the type invariant of `ExportCore`, `drop_export` matches
     // `priv`, and this is the only place that gives the reference up.
     unsafe { (core.drop_export)((*dmabuf).priv_) };
@@ -757,6 +786,7 @@ unsafe extern "C" fn export_release(dmabuf: *mut bindings::dma_buf) {
 /// use kernel::dma_buf::{exporter::*, interconnect::*};
 ///
 /// static DROPPED: AtomicBool = AtomicBool::new(false);
+/// static RELEASED: AtomicBool = AtomicBool::new(false);
 /// // SAFETY: The doctests are built into the kernel, whose modules are NULL.
 /// static DOCTEST: kernel::ThisModule =
 ///     unsafe { kernel::ThisModule::from_ptr(core::ptr::null_mut()) };
@@ -764,6 +794,9 @@ unsafe extern "C" fn export_release(dmabuf: *mut bindings::dma_buf) {
 /// impl Exporter for Bar {
 ///     fn map(&self, _req: &MapRequest<'_>) -> Result<Mapped> {
 ///         Err(EIO) // Never attached in this example.
+///     }
+///     fn released(&self) {
+///         RELEASED.store(true, Ordering::Relaxed);
 ///     }
 /// }
 /// struct Other;
@@ -795,10 +828,11 @@ unsafe extern "C" fn export_release(dmabuf: *mut bindings::dma_buf) {
 /// assert!(!state.is_revoked());
 ///
 /// // The state outlives the buffer: it then only records revocation...
+/// assert!(!RELEASED.load(Ordering::Relaxed));
 /// drop(buf);
 /// // SAFETY: Called from process context without locks held.
 /// unsafe { kernel::bindings::flush_delayed_fput() };
-/// assert!(!state.has_buffer());
+/// assert!(!state.has_buffer() && RELEASED.load(Ordering::Relaxed));
 /// state.revoke();
 /// assert!(state.is_revoked() && !DROPPED.load(Ordering::Relaxed));
 /// state.unrevoke()?;
@@ -846,6 +880,7 @@ pub(crate) fn export_raw<T: Exporter>(
                 TypeId::of::<T>(),
                 Export::<T>::drop_export,
                 Export::<T>::map,
+                Export::<T>::released,
             ),
             exporter,
         }),
