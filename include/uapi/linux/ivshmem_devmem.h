@@ -53,6 +53,7 @@ struct ivshmem_devmem_info {
  * @flags: 0
  * @handle: out: the buffer's handle
  * @fd: out: the buffer's dma-buf, close-on-exec
+ * @reserved: 0
  * @offset: out: where the buffer starts in the device's memory
  *
  * EBUSY while the device is held in reset.
