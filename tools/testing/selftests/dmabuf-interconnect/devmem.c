@@ -29,6 +29,7 @@
 #include <linux/ivshmem_devmem.h>
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -390,11 +391,12 @@ TEST_F(devmem, alloc_free_cycles)
 
 TEST_F(devmem, bad_input)
 {
-	struct ivshmem_devmem_alloc buf, bad;
+	struct ivshmem_devmem_alloc buf, bad, dst;
 	struct ivshmem_devmem_import imp = { .fd = -1 };
+	struct ivshmem_devmem_unimport u = {};
 	struct ivshmem_devmem_rw r = {};
 	__u64 size = self->a.info.mem_size;
-	int dev = self->a.fd, memfd, peer;
+	int dev = self->a.fd, memfd, peer, id;
 	char data[8];
 
 	/* Allocation. */
@@ -463,30 +465,24 @@ TEST_F(devmem, bad_input)
 	ASSERT_EQ(-ENOENT, copy(peer, 1, 1, 0, 0, 4));
 
 	/* Freeing a buffer that an importer has mapped is refused. */
-	{
-		struct ivshmem_devmem_alloc dst;
-		struct ivshmem_devmem_unimport u = {};
-		int id;
-
-		ASSERT_EQ(0, alloc_buf(peer, PAGE, &dst));
-		id = import(peer, buf.fd);
-		ASSERT_LT(0, id);
-		ASSERT_EQ(-ENOENT, copy(peer, id, dst.handle + 1, 0, 0, 4));
-		ASSERT_EQ(-EINVAL, copy(peer, id, dst.handle, 0, PAGE - 4, 8));
-		ASSERT_EQ(-EINVAL, copy(peer, id, dst.handle, 2 * PAGE - 4, 0, 8));
-		ASSERT_EQ(-EINVAL, copy(peer, id, dst.handle, 2, 0, 4));
-		/* The copy maps the import: the buffer cannot be freed. */
-		ASSERT_EQ(0, copy(peer, id, dst.handle, 0, 0, 4));
-		ASSERT_EQ(-EBUSY, free_buf(dev, buf.handle));
-		u.handle = id;
-		u.reserved = 1;
-		ASSERT_EQ(-EINVAL, ic(peer, IVSHMEM_DEVMEM_UNIMPORT, &u));
-		u.reserved = 0;
-		ASSERT_EQ(0, ic(peer, IVSHMEM_DEVMEM_UNIMPORT, &u));
-		ASSERT_EQ(-ENOENT, ic(peer, IVSHMEM_DEVMEM_UNIMPORT, &u));
-		ASSERT_EQ(0, free_buf(peer, dst.handle));
-		close(dst.fd);
-	}
+	ASSERT_EQ(0, alloc_buf(peer, PAGE, &dst));
+	id = import(peer, buf.fd);
+	ASSERT_LT(0, id);
+	ASSERT_EQ(-ENOENT, copy(peer, id, dst.handle + 1, 0, 0, 4));
+	ASSERT_EQ(-EINVAL, copy(peer, id, dst.handle, 0, PAGE - 4, 8));
+	ASSERT_EQ(-EINVAL, copy(peer, id, dst.handle, 2 * PAGE - 4, 0, 8));
+	ASSERT_EQ(-EINVAL, copy(peer, id, dst.handle, 2, 0, 4));
+	/* The copy maps the import: the buffer cannot be freed. */
+	ASSERT_EQ(0, copy(peer, id, dst.handle, 0, 0, 4));
+	ASSERT_EQ(-EBUSY, free_buf(dev, buf.handle));
+	u.handle = id;
+	u.reserved = 1;
+	ASSERT_EQ(-EINVAL, ic(peer, IVSHMEM_DEVMEM_UNIMPORT, &u));
+	u.reserved = 0;
+	ASSERT_EQ(0, ic(peer, IVSHMEM_DEVMEM_UNIMPORT, &u));
+	ASSERT_EQ(-ENOENT, ic(peer, IVSHMEM_DEVMEM_UNIMPORT, &u));
+	ASSERT_EQ(0, free_buf(peer, dst.handle));
+	close(dst.fd);
 	ASSERT_EQ(0, free_buf(dev, buf.handle));
 	/* Double free. */
 	ASSERT_EQ(-ENOENT, free_buf(dev, buf.handle));
@@ -765,6 +761,155 @@ TEST_F(devmem, reset_revokes_and_restores)
 	close(buf.fd);
 	close(other.fd);
 	close(dst.fd);
+}
+
+/* What the threads of the race share. */
+struct race {
+	int a, b, buf_fd, import, dst, iommufd;
+	__u32 buf, ioas_id;
+	volatile bool stop;
+	/* Calls that ended as the device's state allows, and the others. */
+	unsigned long done[4], bad;
+	int bad_errno;
+};
+
+static void race_bad(struct race *r, int rc)
+{
+	__atomic_add_fetch(&r->bad, 1, __ATOMIC_RELAXED);
+	r->bad_errno = rc;
+}
+
+/* Resets the exporter, over and over. */
+static void *race_reset(void *arg)
+{
+	struct race *r = arg;
+
+	while (!r->stop) {
+		int rc = reset(r->a, 0);
+
+		if (rc)
+			race_bad(r, rc);
+		else
+			r->done[0]++;
+	}
+	return NULL;
+}
+
+/* The peer copies from the buffer: done, or ENODEV while it is revoked. */
+static void *race_copy(void *arg)
+{
+	struct race *r = arg;
+
+	while (!r->stop) {
+		int rc = copy(r->b, r->import, r->dst, 0, 0, PAGE);
+
+		if (rc && rc != -ENODEV)
+			race_bad(r, rc);
+		else
+			r->done[1]++;
+	}
+	return NULL;
+}
+
+/* iommufd maps and unmaps it: done, or ENODEV while it is revoked. */
+static void *race_map(void *arg)
+{
+	struct race *r = arg;
+	struct iommu_ioas_map_file map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = r->ioas_id, .fd = r->buf_fd, .length = PAGE,
+		.iova = IOVA_BUF,
+	};
+	struct iommu_ioas_unmap unmap = {
+		.size = sizeof(unmap), .ioas_id = r->ioas_id,
+		.iova = IOVA_BUF, .length = PAGE,
+	};
+
+	while (!r->stop) {
+		int rc = ic(r->iommufd, IOMMU_IOAS_MAP_FILE, &map);
+
+		if (!rc)
+			rc = ic(r->iommufd, IOMMU_IOAS_UNMAP, &unmap);
+		if (rc && rc != -ENODEV)
+			race_bad(r, rc);
+		else
+			r->done[2]++;
+	}
+	return NULL;
+}
+
+/* Buffers come and go beside it: done, or EBUSY while in reset. */
+static void *race_alloc(void *arg)
+{
+	struct race *r = arg;
+	struct ivshmem_devmem_alloc a;
+
+	while (!r->stop) {
+		int rc = alloc_buf(r->a, PAGE, &a);
+
+		if (!rc) {
+			close(a.fd);
+			rc = free_buf(r->a, a.handle);
+		}
+		if (rc && rc != -EBUSY)
+			race_bad(r, rc);
+		else
+			r->done[3]++;
+	}
+	return NULL;
+}
+
+/*
+ * Two seconds of resets against the peer's copies, iommufd's map and unmap
+ * and allocations: every call ends as the state allows, and nothing is left
+ * behind (the guest's checkers catch lock-order, memory and reference
+ * errors).
+ */
+TEST_F(devmem, race_reset_copy_map)
+{
+	void *(*fn[])(void *) = { race_reset, race_copy, race_map, race_alloc };
+	struct iommu_ioas_alloc ioas = { .size = sizeof(ioas) };
+	struct ivshmem_devmem_alloc buf, dst;
+	struct race r = { .a = self->a.fd, .b = self->b.fd };
+	pthread_t threads[4];
+
+	ASSERT_EQ(0, alloc_buf(self->a.fd, PAGE, &buf));
+	ASSERT_EQ(0, alloc_buf(self->b.fd, PAGE, &dst));
+	r.buf = buf.handle;
+	r.buf_fd = buf.fd;
+	r.dst = dst.handle;
+	r.import = import(self->b.fd, buf.fd);
+	ASSERT_LT(0, r.import);
+	r.iommufd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, r.iommufd);
+	ASSERT_EQ(0, ic(r.iommufd, IOMMU_IOAS_ALLOC, &ioas));
+	r.ioas_id = ioas.out_ioas_id;
+
+	for (int i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_create(&threads[i], NULL, fn[i], &r));
+	sleep(2);
+	r.stop = true;
+	for (int i = 0; i < 4; i++)
+		pthread_join(threads[i], NULL);
+	TH_LOG("resets %lu, copies %lu, maps %lu, allocations %lu",
+	       r.done[0], r.done[1], r.done[2], r.done[3]);
+	ASSERT_EQ(0, r.bad) TH_LOG("last unexpected errno %d", r.bad_errno);
+	for (int i = 0; i < 4; i++)
+		ASSERT_LT(0, r.done[i]);
+	ASSERT_EQ(0, info_of(self->a.fd).flags);
+
+	close(r.iommufd);
+	close(buf.fd);
+	close(dst.fd);
+	close(self->a.fd);
+	close(self->b.fd);
+	self->a.fd = -1;
+	self->b.fd = -1;
+	ASSERT_TRUE(open_pair(&self->a, &self->b));
+	ASSERT_EQ(self->a.info.mem_size, self->a.info.mem_free);
+	ASSERT_EQ(self->b.info.mem_size, self->b.info.mem_free);
 }
 
 /*
