@@ -42,6 +42,7 @@
 #include "../kselftest_harness.h"
 #include "../../../../drivers/dma-buf/dmabuf-ic-test.h"
 #include "edu.h"
+#include "fail_nth.h"
 #include "vfio_utils.h"
 
 #define XFER 2048
@@ -761,6 +762,99 @@ TEST_F(devmem, reset_revokes_and_restores)
 	close(buf.fd);
 	close(other.fd);
 	close(dst.fd);
+}
+
+/* The lowest free file descriptor: a failed call must not leave one. */
+static int lowest_free_fd(void)
+{
+	int fd = dup(0);
+
+	close(fd);
+	return fd;
+}
+
+/*
+ * Fault injection: the nth allocation of the calling thread fails, for
+ * n = 1, 2, ... until a call reaches no more sites. Each failed call must
+ * fail with ENOMEM and leave nothing behind (no memory allocated on the
+ * device, no file descriptor, no attachment); each call that succeeds must
+ * have done all its work.
+ */
+TEST_F(devmem, fail_nth_alloc_import_copy)
+{
+	struct ivshmem_devmem_alloc buf, src, dst;
+	int failures = 0, lowest, rc, id;
+	struct fail_nth nth;
+	struct report r;
+	bool fired;
+
+	if (!fail_nth_open(&nth))
+		TH_LOG("no %s (CONFIG_FAULT_INJECTION_DEBUG_FS, FAILSLAB, FAIL_PAGE_ALLOC)",
+		       nth.missing);
+	ASSERT_LE(0, nth.fd);
+
+	/* Allocation and export. */
+	lowest = lowest_free_fd();
+	do {
+		ASSERT_GT(1000, nth.nth);
+		ASSERT_TRUE(fail_nth_arm(&nth));
+		rc = alloc_buf(self->a.fd, 2 * PAGE, &buf);
+		fired = fail_nth_disarm(&nth);
+		if (rc) {
+			ASSERT_TRUE(fired);
+			ASSERT_EQ(-ENOMEM, rc);
+			ASSERT_EQ(lowest, lowest_free_fd());
+			failures++;
+		} else {
+			ASSERT_EQ(lowest, buf.fd);
+			ASSERT_EQ(0, fill(self->a.fd, buf.handle, 0, 0x2a, 2 * PAGE));
+			close(buf.fd);
+			ASSERT_EQ(0, free_buf(self->a.fd, buf.handle));
+		}
+		ASSERT_EQ(self->a.info.mem_size, info_of(self->a.fd).mem_free);
+		ASSERT_EQ(0, info_of(self->a.fd).nr_buffers);
+	} while (fired);
+	TH_LOG("walk alloc: %u sites reached, %d failed the call", nth.nth - 1, failures);
+	ASSERT_LT(0, failures);
+
+	/* Import and a copy over the link (which maps the import). */
+	ASSERT_EQ(0, alloc_buf(self->a.fd, PAGE, &src));
+	ASSERT_EQ(0, alloc_buf(self->b.fd, PAGE, &dst));
+	ASSERT_EQ(0, fill(self->a.fd, src.handle, 0, 0x3b, PAGE));
+	nth.nth = 0;
+	failures = 0;
+	do {
+		ASSERT_GT(1000, nth.nth);
+		ASSERT_EQ(0, fill(self->b.fd, dst.handle, 0, 0, PAGE));
+		ASSERT_TRUE(fail_nth_arm(&nth));
+		id = import(self->b.fd, src.fd);
+		rc = id < 0 ? id : copy(self->b.fd, id, dst.handle, 0, 0, PAGE);
+		fired = fail_nth_disarm(&nth);
+		if (rc) {
+			ASSERT_TRUE(fired);
+			ASSERT_EQ(-ENOMEM, rc);
+			failures++;
+		} else {
+			ASSERT_TRUE(holds(self->b.fd, dst.handle, 0, 0x3b, PAGE));
+		}
+		if (id > 0) {
+			struct ivshmem_devmem_unimport u = { .handle = id };
+
+			ASSERT_EQ(0, ic(self->b.fd, IVSHMEM_DEVMEM_UNIMPORT, &u));
+		}
+		ASSERT_EQ(0, query(src.fd, &r));
+		ASSERT_EQ(0, r.info.num_attachments);
+	} while (fired);
+	TH_LOG("walk import+copy: %u sites reached, %d failed the call", nth.nth - 1,
+	       failures);
+	ASSERT_LT(0, failures);
+	close(nth.fd);
+	close(src.fd);
+	close(dst.fd);
+	ASSERT_EQ(0, free_buf(self->a.fd, src.handle));
+	ASSERT_EQ(0, free_buf(self->b.fd, dst.handle));
+	ASSERT_EQ(self->a.info.mem_size, info_of(self->a.fd).mem_free);
+	ASSERT_EQ(self->b.info.mem_size, info_of(self->b.fd).mem_free);
 }
 
 /* What the threads of the race share. */
