@@ -20,6 +20,7 @@
 //! honouring invalidation if they implement `invalidate_mappings`.
 
 use super::{
+    discovery::EventFd,
     importer::is_framework_importer,
     interconnect::{
         negotiate, AcceptList, AnyInfo, Interconnect, InterconnectType, OfferList, SgtAccept,
@@ -210,6 +211,9 @@ pub struct ExportCore {
     wait_lock: Mutex<()>,
     #[pin]
     unmapped: CondVar,
+    /// The eventfds of `DMA_BUF_IOCTL_IC_NOTIFY`, while the buffer exists.
+    #[pin]
+    watchers: Mutex<KVec<EventFd>>,
     exporter: TypeId,
     drop_export: unsafe fn(*const c_void),
     map: unsafe fn(*const ExportCore, &MapRequest<'_>) -> Result<Mapped>,
@@ -288,6 +292,7 @@ impl<T: Exporter> Export<T> {
 static BUF_LOCK_NAME: &CStr = c"dma_buf::ExportCore::buf";
 static WAIT_LOCK_NAME: &CStr = c"dma_buf::ExportCore::wait_lock";
 static UNMAPPED_NAME: &CStr = c"dma_buf::ExportCore::unmapped";
+static WATCHERS_NAME: &CStr = c"dma_buf::ExportCore::watchers";
 
 impl ExportCore {
     /// Initialises the core of an `Export<T>` whose `T` has the type id
@@ -315,6 +320,7 @@ impl ExportCore {
             mappings: AtomicUsize::new(0),
             wait_lock <- Mutex::new((), WAIT_LOCK_NAME, crate::static_lock_class!()),
             unmapped <- CondVar::new(UNMAPPED_NAME, crate::static_lock_class!()),
+            watchers <- Mutex::new(KVec::new(), WATCHERS_NAME, crate::static_lock_class!()),
             exporter,
             drop_export,
             map,
@@ -454,8 +460,13 @@ impl ExportCore {
     /// the buffer is gone. The buffer itself may live on; it then only
     /// reports that it is revoked.
     pub fn revoke_permanently(&self) {
-        self.dead.store(true, Ordering::Relaxed);
+        let first = !self.dead.swap(true, Ordering::Relaxed);
+        let was_revoked = self.is_revoked();
         self.set_revoked(true);
+        // `set_revoked` reports a change of `revoked` only.
+        if first && was_revoked {
+            self.notify_watchers();
+        }
     }
 
     /// Sets the revoked state; returns false, changing nothing, when asked
@@ -498,7 +509,42 @@ impl ExportCore {
             // soon after it (`dma_buf_attach_revocable()` importers only).
             self.wait_unmapped();
         }
+        drop(buf);
+        if revoked != was {
+            self.notify_watchers();
+        }
         true
+    }
+
+    /// Signals every eventfd registered with `DMA_BUF_IOCTL_IC_NOTIFY`:
+    /// the access state changed.
+    fn notify_watchers(&self) {
+        for watcher in self.watchers.lock().iter() {
+            watcher.signal();
+        }
+    }
+
+    /// Registers `eventfd` to be signalled on every change of the access
+    /// state; `EEXIST` if it is registered, `ENOSPC` past
+    /// `DMA_BUF_IC_NOTIFY_MAX`.
+    pub(crate) fn add_watcher(&self, eventfd: EventFd) -> Result {
+        let mut watchers = self.watchers.lock();
+        if watchers.contains(&eventfd) {
+            return Err(EEXIST);
+        }
+        if watchers.len() >= bindings::DMA_BUF_IC_NOTIFY_MAX as usize {
+            return Err(ENOSPC);
+        }
+        watchers.push(eventfd, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// Stops signalling `eventfd`; `ENOENT` if it is not registered.
+    pub(crate) fn remove_watcher(&self, eventfd: &EventFd) -> Result {
+        let mut watchers = self.watchers.lock();
+        let i = watchers.iter().position(|w| w == eventfd).ok_or(ENOENT)?;
+        drop(watchers.remove(i));
+        Ok(())
     }
 }
 
@@ -762,6 +808,8 @@ unsafe extern "C" fn export_release(dmabuf: *mut bindings::dma_buf) {
     // INVARIANT: The buffer is about to be freed; `set_revoked` holds this
     // mutex while it uses the buffer.
     *core.buf.lock() = None;
+    // Nobody can reach the buffer to learn about it any more.
+    core.watchers.lock().clear();
     // The driver learns it without the `buf` mutex held: it may take its own
     // locks, which come before that mutex when it revokes.
     // SAFETY: By the type invariant of `ExportCore`, `released` matches

@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -714,9 +715,11 @@ TEST_F(devmem, classic_sgt_p2p_dma)
 TEST_F(devmem, reset_revokes_and_restores)
 {
 	struct ivshmem_devmem_alloc buf, other, dst;
+	struct dma_buf_ic_notify n = { .size = sizeof(n) };
 	struct edu_ioas e;
 	struct report r;
-	int id;
+	eventfd_t count;
+	int id, efd;
 
 	ASSERT_EQ(0, alloc_buf(self->a.fd, PAGE, &buf));
 	ASSERT_EQ(0, alloc_buf(self->a.fd, PAGE, &other));
@@ -731,7 +734,14 @@ TEST_F(devmem, reset_revokes_and_restores)
 	ASSERT_TRUE(edu_write(&e, 0x61));
 	ASSERT_TRUE(holds(self->a.fd, buf.handle, 0, 0x61, XFER));
 
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ASSERT_LE(0, efd);
+	n.eventfd = efd;
+	ASSERT_EQ(0, ic(buf.fd, DMA_BUF_IOCTL_IC_NOTIFY, &n));
 	ASSERT_EQ(0, reset(self->a.fd, IVSHMEM_DEVMEM_RESET_ENTER));
+	/* The holder of the mapping hears of it (DMA_BUF_IOCTL_IC_NOTIFY). */
+	ASSERT_EQ(0, eventfd_read(efd, &count));
+	ASSERT_EQ(1, count);
 	/* Both buffers: revoked, nobody mapped. */
 	ASSERT_EQ(0, query(buf.fd, &r));
 	ASSERT_EQ(DMA_BUF_IC_INFO_NEGOTIATES | DMA_BUF_IC_INFO_REVOCABLE |
@@ -745,6 +755,9 @@ TEST_F(devmem, reset_revokes_and_restores)
 	ASSERT_EQ(0, unmap_iova(&e));
 	ASSERT_EQ(-ENODEV, map_file(&e, buf.fd));
 	ASSERT_EQ(0, reset(self->a.fd, IVSHMEM_DEVMEM_RESET_EXIT));
+	ASSERT_EQ(0, eventfd_read(efd, &count));
+	ASSERT_EQ(1, count);
+	close(efd);
 	ASSERT_TRUE(holds(self->a.fd, buf.handle, 0, 0x61, XFER));
 
 	/* Restored: nothing mapped by itself; userspace maps again. */
@@ -861,7 +874,7 @@ TEST_F(devmem, fail_nth_alloc_import_copy)
 struct race {
 	int a, b, buf_fd, import, dst, iommufd;
 	__u32 buf, ioas_id;
-	volatile bool stop;
+	bool stop;
 	/* Calls that ended as the device's state allows, and the others. */
 	unsigned long done[4], bad;
 	int bad_errno;
@@ -878,7 +891,7 @@ static void *race_reset(void *arg)
 {
 	struct race *r = arg;
 
-	while (!r->stop) {
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
 		int rc = reset(r->a, 0);
 
 		if (rc)
@@ -894,7 +907,7 @@ static void *race_copy(void *arg)
 {
 	struct race *r = arg;
 
-	while (!r->stop) {
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
 		int rc = copy(r->b, r->import, r->dst, 0, 0, PAGE);
 
 		if (rc && rc != -ENODEV)
@@ -921,7 +934,7 @@ static void *race_map(void *arg)
 		.iova = IOVA_BUF, .length = PAGE,
 	};
 
-	while (!r->stop) {
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
 		int rc = ic(r->iommufd, IOMMU_IOAS_MAP_FILE, &map);
 
 		if (!rc)
@@ -940,7 +953,7 @@ static void *race_alloc(void *arg)
 	struct race *r = arg;
 	struct ivshmem_devmem_alloc a;
 
-	while (!r->stop) {
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
 		int rc = alloc_buf(r->a, PAGE, &a);
 
 		if (!rc) {
@@ -984,7 +997,7 @@ TEST_F(devmem, race_reset_copy_map)
 	for (int i = 0; i < 4; i++)
 		ASSERT_EQ(0, pthread_create(&threads[i], NULL, fn[i], &r));
 	sleep(2);
-	r.stop = true;
+	__atomic_store_n(&r.stop, true, __ATOMIC_RELAXED);
 	for (int i = 0; i < 4; i++)
 		pthread_join(threads[i], NULL);
 	TH_LOG("resets %lu, copies %lu, maps %lu, allocations %lu",
