@@ -61,9 +61,13 @@ class Stub:
     def sample(self):
         """Stops the guest, returns its RIP, resumes it."""
         self.sock.sendall(b"\x03")
-        self.receive()
+        while self.receive()[:1] not in (b"T", b"S"):
+            pass
         # All registers: 16 general ones of 8 bytes, then RIP.
-        regs = self.command(b"g")
+        self.send(b"g")
+        regs = self.receive()
+        while len(regs) < 272 or regs[:1] in (b"T", b"S"):
+            regs = self.receive()
         rip = int.from_bytes(bytes.fromhex(regs[256:272].decode()), "little")
         self.send(b"c")
         return rip
@@ -97,8 +101,6 @@ def main():
                 continue
             rip = stub.sample()
             total += 1
-            if total < 20:
-                print("debug", hex(rip), in_measured_part(results), file=sys.stderr)
             if in_measured_part(results):
                 inside += 1
                 i = bisect.bisect_right(addrs, rip) - 1

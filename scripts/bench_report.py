@@ -191,6 +191,24 @@ def attach_section(cfg, proj):
             f"| slab bytes per mapping (over 1024) | {slab_m} |"]
 
 
+def before_section(tag, before, after, pris):
+    """Revoke and map costs of the project's kernel before and after a change."""
+    out = [f"#### Before and after the last change ({tag})", "",
+           "| N | N imports, before | after | after / pristine | one import, N areas, before "
+           "| after | after / pristine |",
+           "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for n in sorted(after.revoke):
+        b, a, p = before.revoke[n][0], after.revoke[n][0], pris.revoke[n][0]
+        bc, ac, pc = before.revoke_copy[n][0], after.revoke_copy[n][0], pris.revoke_copy[n][0]
+        out.append(f"| {n} | {fmt(b)} | {fmt(a)} | {ratio_text(a, p)} | {fmt(bc)} | {fmt(ac)} | "
+                   f"{ratio_text(ac, pc)} |")
+    big = max(after.map["dmabuf"])
+    b, a = before.map["dmabuf"][big], after.map["dmabuf"][big]
+    out += ["", f"MAP_FILE + IOAS_UNMAP of {human(big)}: before {fmt(b[1] + b[2])}, "
+            f"after {fmt(a[1] + a[2])}.", ""]
+    return out
+
+
 def svg_lines(title, xlabel, series, xfmt, logx=True):
     """Log-log plot of named series of (x, y) points."""
     colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
@@ -242,6 +260,8 @@ def main():
     ap.add_argument("out_dir", type=Path)
     ap.add_argument("runs", nargs="+", help="CONFIG-KERNEL=RESULTS_LOG")
     ap.add_argument("--benchmarks", type=Path, help="Markdown file whose marked part to replace")
+    ap.add_argument("--before", action="append", default=[], metavar="CONFIG-project=LOG",
+                    help="a run of the project's kernel before a change, to compare with")
     args = ap.parse_args()
     runs = {}
     for spec in args.runs:
@@ -265,6 +285,11 @@ def main():
                      memory_section(cfg, proj, pris, goals), attach_section(cfg, proj)):
             if part:
                 text += part + [""]
+    for spec in args.before:
+        tag, _, path = spec.partition("=")
+        if tag not in runs or f"{tag.split('-')[0]}-pristine" not in runs:
+            sys.exit(f"--before {tag}: no such run to compare with")
+        text += before_section(tag, Run(path), runs[tag], runs[f"{tag.split('-')[0]}-pristine"])
     goal_md = ["### Goals", "", "| config | goal | measured | |", "| --- | --- | ---: | --- |"]
     goal_md += [f"| {c} | {g} | {v} | {m} |" for c, g, v, m in goals]
     runs_md = ["Runs: " + ", ".join(f"{tag} (`{run.info.get('uapi', '?')}` uAPI)"

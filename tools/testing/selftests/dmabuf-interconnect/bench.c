@@ -524,7 +524,7 @@ static void bench_attach(void)
  * line before and after each measured part so that the host can keep only
  * the samples in between.
  */
-static void profile(bool revoke)
+static void run_profile(bool revoke)
 {
 	struct vfio_region_dma_range r = { 0, 2 * MIB };
 	int edu, ivshmem, iommufd, fd;
@@ -569,7 +569,7 @@ static bool cmdline_has(const char *word)
 	if (!f || !fgets(line, sizeof(line), f))
 		die("/proc/cmdline", errno);
 	fclose(f);
-	for (tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
+	for (tok = strtok_r(line, "\n ", &save); tok; tok = strtok_r(NULL, "\n ", &save))
 		found |= !strcmp(tok, word);
 	return found;
 }
@@ -609,7 +609,7 @@ int main(void)
 
 	if (cmdline_has("dmabuf_ic.bench=profile-revoke") ||
 	    cmdline_has("dmabuf_ic.bench=profile-map")) {
-		profile(cmdline_has("dmabuf_ic.bench=profile-revoke"));
+		run_profile(cmdline_has("dmabuf_ic.bench=profile-revoke"));
 		return 0;
 	}
 	printf("csv,info,uapi,%s\n", mainline ? "mainline" : "project");
