@@ -145,11 +145,26 @@ def revoke_section(cfg, proj, pris, goals):
     base = proj.revoke[min(proj.revoke)][1], pris.revoke[min(pris.revoke)][1]
     out += ["", f"Re-enable (the same write, nothing to revoke): project {fmt(base[0])}, "
             f"pristine {fmt(base[1])}."]
+    # The FLR rows measure the revoke as the growth over a reset that waits
+    # 100 ms: where that wait's own jitter (the spread of the rows below
+    # N = 64, which revoke next to nothing) is as large as pristine's
+    # growth, there is no ratio to judge.
+    jitter = max(abs(run.flr_growth(n)) for run in (proj, pris) for n in run.flr
+                 if 0 < n < REVOKE_GOAL_FROM)
     for key, what in (("imports", "N imports"), ("copy", "one import, N areas"),
                       ("flr", "FLR, N imports")):
         worst = max(fails[key])
-        goals.append((cfg, f"revoke ({what}) <= {REVOKE_GOAL}x pristine for N >= "
-                      f"{REVOKE_GOAL_FROM}", f"worst {worst:.2f}x", met(worst <= REVOKE_GOAL)))
+        goal = f"revoke ({what}) <= {REVOKE_GOAL}x pristine for N >= {REVOKE_GOAL_FROM}"
+        if key == "flr":
+            judged = [n for n in pris.flr
+                      if n >= REVOKE_GOAL_FROM and pris.flr_growth(n) > 2 * jitter]
+            if not judged:
+                goals.append((cfg, goal, f"jitter of the reset {fmt(jitter)}",
+                              "not measurable: the reset's jitter is as large as the revoke"))
+                continue
+            worst = max(ratio(proj.flr_growth(n), pris.flr_growth(n)) for n in judged)
+            goal += f" (N = {', '.join(map(str, judged))}: above twice the reset's jitter)"
+        goals.append((cfg, goal, f"worst {worst:.2f}x", met(worst <= REVOKE_GOAL)))
     return out
 
 
