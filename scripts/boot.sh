@@ -42,6 +42,18 @@ if [ "$mode" = bench ]; then
 	ivshmem_size=1G
 	icount=(-icount shift=0)
 	smp=1
+	# scripts/bench.sh boots several kernels (project and pristine 7.2,
+	# debug and production configs): which one, and logs of its own.
+	kernel=${DMABUF_IC_BENCH_KERNEL:-$kernel}
+	if [ -n "${DMABUF_IC_BENCH_TAG:-}" ]; then
+		console=$LOGS/console-bench-$DMABUF_IC_BENCH_TAG.log
+		results=$LOGS/results-bench-$DMABUF_IC_BENCH_TAG.log
+	fi
+	# A gdbstub for scripts/bench_profile.py, which samples the guest's
+	# instruction pointer.
+	if [ -n "${DMABUF_IC_BENCH_GDB_PORT:-}" ]; then
+		icount+=(-gdb "tcp:127.0.0.1:$DMABUF_IC_BENCH_GDB_PORT")
+	fi
 fi
 rm -f "$ivshmem"
 truncate -s "$ivshmem_size" "$ivshmem"
@@ -82,6 +94,12 @@ elif [ "$mode" != mock ]; then
 	# once (lazy mode would leave it reachable until the next flush; the
 	# lazy guest tests that revoke ends access there too).
 	cmdline="$cmdline intel_iommu=on iommu.strict=1"
+fi
+# The bench's production runs flush the DMA API's IOTLB lazily, as distros
+# ship: without caching mode, which would force strict mode (see "lazy").
+if [ "$mode" = bench ] && [ -n "${DMABUF_IC_BENCH_LAZY:-}" ]; then
+	iommu=(-device intel-iommu,intremap=on,caching-mode=off)
+	cmdline="$cmdline iommu.strict=0"
 fi
 # Mainline's vfio_dma_mapping_test, in the iommu list, maps a 1 GiB huge
 # page, reserved at boot (the list gives it back after that test). It needs
