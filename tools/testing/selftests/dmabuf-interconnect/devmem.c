@@ -704,79 +704,6 @@ TEST_F(devmem, classic_sgt_p2p_dma)
 	sgt_dma(_metadata, self->a.fd, true);
 }
 
-/*
- * A reset revokes every buffer: iommufd's mapping is gone (edu's DMA is
- * blocked), mapping fails with ENODEV, the peer's copy too; after it,
- * nothing is mapped again by itself, and mapping again works. Of edu's
- * DMAs into the exporter's memory, the 0x63 here is the last that the IOMMU
- * lets through in this program: scripts/test.sh finds it in the memory's
- * file on the host, and not the blocked ones after it.
- */
-TEST_F(devmem, reset_revokes_and_restores)
-{
-	struct ivshmem_devmem_alloc buf, other, dst;
-	struct dma_buf_ic_notify n = { .size = sizeof(n) };
-	struct edu_ioas e;
-	struct report r;
-	eventfd_t count;
-	int id, efd;
-
-	ASSERT_EQ(0, alloc_buf(self->a.fd, PAGE, &buf));
-	ASSERT_EQ(0, alloc_buf(self->a.fd, PAGE, &other));
-	ASSERT_EQ(0, alloc_buf(self->b.fd, PAGE, &dst));
-	ASSERT_EQ(0, fill(self->a.fd, buf.handle, 0, 0, PAGE));
-	ASSERT_EQ(0, fill(self->a.fd, other.handle, 0, 0x77, PAGE));
-	ASSERT_TRUE(edu_ioas_setup(&e));
-	ASSERT_EQ(0, map_file(&e, buf.fd));
-	id = import(self->b.fd, other.fd);
-	ASSERT_LT(0, id);
-	ASSERT_EQ(0, copy(self->b.fd, id, dst.handle, 0, 0, PAGE));
-	ASSERT_TRUE(edu_write(&e, 0x61));
-	ASSERT_TRUE(holds(self->a.fd, buf.handle, 0, 0x61, XFER));
-
-	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	ASSERT_LE(0, efd);
-	n.eventfd = efd;
-	ASSERT_EQ(0, ic(buf.fd, DMA_BUF_IOCTL_IC_NOTIFY, &n));
-	ASSERT_EQ(0, reset(self->a.fd, IVSHMEM_DEVMEM_RESET_ENTER));
-	/* The holder of the mapping hears of it (DMA_BUF_IOCTL_IC_NOTIFY). */
-	ASSERT_EQ(0, eventfd_read(efd, &count));
-	ASSERT_EQ(1, count);
-	/* Both buffers: revoked, nobody mapped. */
-	ASSERT_EQ(0, query(buf.fd, &r));
-	ASSERT_EQ(DMA_BUF_IC_INFO_NEGOTIATES | DMA_BUF_IC_INFO_REVOCABLE |
-		  DMA_BUF_IC_INFO_REVOKED, r.info.out_flags);
-	ASSERT_EQ(DMA_BUF_IC_ATTACHMENT_NEGOTIATED, r.attachments[0].flags);
-	ASSERT_EQ(0, query(other.fd, &r));
-	ASSERT_EQ(DMA_BUF_IC_ATTACHMENT_NEGOTIATED, r.attachments[0].flags);
-	/* edu's DMA hits no mapping: the IOMMU blocks it. */
-	ASSERT_TRUE(edu_write(&e, 0x62));
-	ASSERT_EQ(-ENODEV, copy(self->b.fd, id, dst.handle, 0, 0, PAGE));
-	ASSERT_EQ(0, unmap_iova(&e));
-	ASSERT_EQ(-ENODEV, map_file(&e, buf.fd));
-	ASSERT_EQ(0, reset(self->a.fd, IVSHMEM_DEVMEM_RESET_EXIT));
-	ASSERT_EQ(0, eventfd_read(efd, &count));
-	ASSERT_EQ(1, count);
-	close(efd);
-	ASSERT_TRUE(holds(self->a.fd, buf.handle, 0, 0x61, XFER));
-
-	/* Restored: nothing mapped by itself; userspace maps again. */
-	ASSERT_EQ(0, query(other.fd, &r));
-	ASSERT_EQ(DMA_BUF_IC_ATTACHMENT_NEGOTIATED, r.attachments[0].flags);
-	ASSERT_EQ(0, map_file(&e, buf.fd));
-	ASSERT_TRUE(edu_write(&e, 0x63));
-	ASSERT_TRUE(holds(self->a.fd, buf.handle, 0, 0x63, XFER));
-	ASSERT_EQ(0, fill(self->a.fd, other.handle, 0, 0x78, PAGE));
-	ASSERT_EQ(0, copy(self->b.fd, id, dst.handle, 0, 0, PAGE));
-	ASSERT_TRUE(holds(self->b.fd, dst.handle, 0, 0x78, PAGE));
-
-	ASSERT_EQ(0, unmap_iova(&e));
-	edu_ioas_close(&e);
-	close(buf.fd);
-	close(other.fd);
-	close(dst.fd);
-}
-
 /* The lowest free file descriptor: a failed call must not leave one. */
 static int lowest_free_fd(void)
 {
@@ -1017,6 +944,80 @@ TEST_F(devmem, race_reset_copy_map)
 	ASSERT_TRUE(open_pair(&self->a, &self->b));
 	ASSERT_EQ(self->a.info.mem_size, self->a.info.mem_free);
 	ASSERT_EQ(self->b.info.mem_size, self->b.info.mem_free);
+}
+
+/*
+ * A reset revokes every buffer: iommufd's mapping is gone (edu's DMA is
+ * blocked), mapping fails with ENODEV, the peer's copy too; after it,
+ * nothing is mapped again by itself, and mapping again works. The 0x63
+ * here is the last write into the start of the exporter's memory that this
+ * program lets through (the tests after it only try DMAs that the IOMMU
+ * blocks): scripts/test.sh finds it in the memory's file on the host, and
+ * not the blocked ones. Tests that write there go before this one.
+ */
+TEST_F(devmem, reset_revokes_and_restores)
+{
+	struct ivshmem_devmem_alloc buf, other, dst;
+	struct dma_buf_ic_notify n = { .size = sizeof(n) };
+	struct edu_ioas e;
+	struct report r;
+	eventfd_t count;
+	int id, efd;
+
+	ASSERT_EQ(0, alloc_buf(self->a.fd, PAGE, &buf));
+	ASSERT_EQ(0, alloc_buf(self->a.fd, PAGE, &other));
+	ASSERT_EQ(0, alloc_buf(self->b.fd, PAGE, &dst));
+	ASSERT_EQ(0, fill(self->a.fd, buf.handle, 0, 0, PAGE));
+	ASSERT_EQ(0, fill(self->a.fd, other.handle, 0, 0x77, PAGE));
+	ASSERT_TRUE(edu_ioas_setup(&e));
+	ASSERT_EQ(0, map_file(&e, buf.fd));
+	id = import(self->b.fd, other.fd);
+	ASSERT_LT(0, id);
+	ASSERT_EQ(0, copy(self->b.fd, id, dst.handle, 0, 0, PAGE));
+	ASSERT_TRUE(edu_write(&e, 0x61));
+	ASSERT_TRUE(holds(self->a.fd, buf.handle, 0, 0x61, XFER));
+
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ASSERT_LE(0, efd);
+	n.eventfd = efd;
+	ASSERT_EQ(0, ic(buf.fd, DMA_BUF_IOCTL_IC_NOTIFY, &n));
+	ASSERT_EQ(0, reset(self->a.fd, IVSHMEM_DEVMEM_RESET_ENTER));
+	/* The holder of the mapping hears of it (DMA_BUF_IOCTL_IC_NOTIFY). */
+	ASSERT_EQ(0, eventfd_read(efd, &count));
+	ASSERT_EQ(1, count);
+	/* Both buffers: revoked, nobody mapped. */
+	ASSERT_EQ(0, query(buf.fd, &r));
+	ASSERT_EQ(DMA_BUF_IC_INFO_NEGOTIATES | DMA_BUF_IC_INFO_REVOCABLE |
+		  DMA_BUF_IC_INFO_REVOKED, r.info.out_flags);
+	ASSERT_EQ(DMA_BUF_IC_ATTACHMENT_NEGOTIATED, r.attachments[0].flags);
+	ASSERT_EQ(0, query(other.fd, &r));
+	ASSERT_EQ(DMA_BUF_IC_ATTACHMENT_NEGOTIATED, r.attachments[0].flags);
+	/* edu's DMA hits no mapping: the IOMMU blocks it. */
+	ASSERT_TRUE(edu_write(&e, 0x62));
+	ASSERT_EQ(-ENODEV, copy(self->b.fd, id, dst.handle, 0, 0, PAGE));
+	ASSERT_EQ(0, unmap_iova(&e));
+	ASSERT_EQ(-ENODEV, map_file(&e, buf.fd));
+	ASSERT_EQ(0, reset(self->a.fd, IVSHMEM_DEVMEM_RESET_EXIT));
+	ASSERT_EQ(0, eventfd_read(efd, &count));
+	ASSERT_EQ(1, count);
+	close(efd);
+	ASSERT_TRUE(holds(self->a.fd, buf.handle, 0, 0x61, XFER));
+
+	/* Restored: nothing mapped by itself; userspace maps again. */
+	ASSERT_EQ(0, query(other.fd, &r));
+	ASSERT_EQ(DMA_BUF_IC_ATTACHMENT_NEGOTIATED, r.attachments[0].flags);
+	ASSERT_EQ(0, map_file(&e, buf.fd));
+	ASSERT_TRUE(edu_write(&e, 0x63));
+	ASSERT_TRUE(holds(self->a.fd, buf.handle, 0, 0x63, XFER));
+	ASSERT_EQ(0, fill(self->a.fd, other.handle, 0, 0x78, PAGE));
+	ASSERT_EQ(0, copy(self->b.fd, id, dst.handle, 0, 0, PAGE));
+	ASSERT_TRUE(holds(self->b.fd, dst.handle, 0, 0x78, PAGE));
+
+	ASSERT_EQ(0, unmap_iova(&e));
+	edu_ioas_close(&e);
+	close(buf.fd);
+	close(other.fd);
+	close(dst.fd);
 }
 
 /*
