@@ -131,7 +131,7 @@ guest iommu
 # it blocked after the reset and after the unbind (0x62, 0x71) must not.
 stage "checking, on the host, the memory behind ivshmem-devmem's exporter"
 devmem_file=$CACHE/devmem2-iommu.bin
-if [ "$(head -c 2048 "$devmem_file" 2>/dev/null | od -An -tx1 -v | tr -s ' \n' '\n' | grep -cx 63)" = 2048 ]; then
+if begins_with "$devmem_file" 63; then
 	echo "    $devmem_file begins with 2048 bytes of 0x63"
 	add 1 0
 else

@@ -44,6 +44,7 @@
 #include "../../../../drivers/dma-buf/dmabuf-ic-test.h"
 #include "edu.h"
 #include "fail_nth.h"
+#include "ic_info.h"
 #include "vfio_utils.h"
 
 #define XFER 2048
@@ -193,24 +194,6 @@ static int fill(int dev, __u32 handle, __u64 offset, char c, size_t len)
 	rc = rw(dev, handle, true, offset, data, len);
 	free(data);
 	return rc;
-}
-
-/* What DMA_BUF_IOCTL_IC_INFO says of a buffer. */
-struct report {
-	struct dma_buf_ic_info info;
-	struct dma_buf_ic_offer offers[8];
-	struct dma_buf_ic_info_attachment attachments[8];
-};
-
-static int query(int fd, struct report *r)
-{
-	memset(r, 0, sizeof(*r));
-	r->info.size = sizeof(r->info);
-	r->info.num_offers = 8;
-	r->info.offers_uptr = (uintptr_t)r->offers;
-	r->info.num_attachments = 8;
-	r->info.attachments_uptr = (uintptr_t)r->attachments;
-	return ic(fd, DMA_BUF_IOCTL_IC_INFO, &r->info);
 }
 
 /* The interconnect the attachment of importer @who negotiated, or NULL. */
@@ -702,15 +685,6 @@ TEST_F(devmem, sgt_p2p_dma)
 TEST_F(devmem, classic_sgt_p2p_dma)
 {
 	sgt_dma(_metadata, self->a.fd, true);
-}
-
-/* The lowest free file descriptor: a failed call must not leave one. */
-static int lowest_free_fd(void)
-{
-	int fd = dup(0);
-
-	close(fd);
-	return fd;
 }
 
 /*

@@ -26,6 +26,7 @@
 
 #include "../kselftest_harness.h"
 #include "../../../../drivers/dma-buf/dmabuf-ic-test.h"
+#include "ic_info.h"
 
 #define PAGE 4096UL
 #define SGT DMABUF_IC_TEST_SGT
@@ -69,24 +70,6 @@ static int op(int dev, int fd, __u32 what)
 	struct dmabuf_ic_test_revoke r = { .fd = fd, .op = what };
 
 	return ic(dev, DMABUF_IC_TEST_REVOKE, &r);
-}
-
-/* What DMA_BUF_IOCTL_IC_INFO says of a buffer, with room for 8 of each. */
-struct report {
-	struct dma_buf_ic_info info;
-	struct dma_buf_ic_offer offers[8];
-	struct dma_buf_ic_info_attachment attachments[8];
-};
-
-static int query(int fd, struct report *r)
-{
-	memset(r, 0, sizeof(*r));
-	r->info.size = sizeof(r->info);
-	r->info.num_offers = 8;
-	r->info.offers_uptr = (uintptr_t)r->offers;
-	r->info.num_attachments = 8;
-	r->info.attachments_uptr = (uintptr_t)r->attachments;
-	return ic(fd, DMA_BUF_IOCTL_IC_INFO, &r->info);
 }
 
 static int iommufd_info(int iommufd, __u32 flags, int fd,
@@ -414,14 +397,6 @@ static int notify(int fd, int efd, __u32 flags)
 	};
 
 	return ic(fd, DMA_BUF_IOCTL_IC_NOTIFY, &n);
-}
-
-/* The eventfd's counter, reset to 0 by reading it; 0 if nothing came. */
-static __u64 events(int efd)
-{
-	eventfd_t n = 0;
-
-	return eventfd_read(efd, &n) ? 0 : n;
 }
 
 /*

@@ -37,6 +37,7 @@
 #include "../kselftest_harness.h"
 #include "../../../../drivers/dma-buf/dmabuf-ic-test.h"
 #include "edu.h"
+#include "ic_info.h"
 #include "vfio_utils.h"
 
 /* Below 4095 bytes: a 4096-byte transfer trips QEMU 7.2's range check. */
@@ -224,14 +225,6 @@ static int access_state(int dmabuf)
 
 	/* No room for the lists: EMSGSIZE, with the state filled in. */
 	return rc && rc != -EMSGSIZE ? -1 : (int)info.out_flags;
-}
-
-/* The eventfd's counter, reset to 0 by reading it; 0 if nothing came. */
-static __u64 events(int efd)
-{
-	eventfd_t n = 0;
-
-	return eventfd_read(efd, &n) ? 0 : n;
 }
 
 /*
