@@ -6,7 +6,8 @@
 # inject-warn. The "mock" guest, which runs iommufd's selftests on iommufd's
 # test mock, has no vIOMMU; every other guest has QEMU's intel-iommu, in
 # strict mode with caching mode, except "lazy" (non-strict, no caching
-# mode). All have edu and ivshmem.
+# mode). All have edu and ivshmem; all but "bench" two more ivshmem
+# devices for ivshmem-devmem.
 # KUnit runs at boot only when the second argument is "kunit". The kernel
 # console goes to $LOGS/console-RUN.log, the guest's results to
 # $LOGS/results-RUN.log.
@@ -41,9 +42,34 @@ if [ "$mode" = bench ]; then
 	ivshmem_size=1G
 	icount=(-icount shift=0)
 	smp=1
+	# scripts/bench.sh boots several kernels (project and pristine 7.2,
+	# debug and production configs): which one, and logs of its own.
+	kernel=${DMABUF_IC_BENCH_KERNEL:-$kernel}
+	if [ -n "${DMABUF_IC_BENCH_TAG:-}" ]; then
+		console=$LOGS/console-bench-$DMABUF_IC_BENCH_TAG.log
+		results=$LOGS/results-bench-$DMABUF_IC_BENCH_TAG.log
+	fi
+	# A gdbstub for scripts/bench_profile.py, which samples the guest's
+	# instruction pointer.
+	if [ -n "${DMABUF_IC_BENCH_GDB_PORT:-}" ]; then
+		icount+=(-gdb "tcp:127.0.0.1:$DMABUF_IC_BENCH_GDB_PORT")
+	fi
 fi
 rm -f "$ivshmem"
 truncate -s "$ivshmem_size" "$ivshmem"
+# Two more ivshmem devices, after the first (which VFIO takes), for the
+# ivshmem-devmem driver: the GPU-like exporter and a peer that imports
+# through its private interconnect. The host can read their memory too.
+devmem=()
+if [ "$mode" != bench ]; then
+	for i in 1 2; do
+		file=$CACHE/devmem$i-$mode.bin
+		rm -f "$file"
+		truncate -s 4M "$file"
+		devmem+=(-object "memory-backend-file,id=devmem$i,share=on,mem-path=$file,size=4M"
+			-device "ivshmem-plain,memdev=devmem$i")
+	done
+fi
 rm -f "$console" "$results"
 mkdir -p "$LOGS"
 
@@ -69,6 +95,12 @@ elif [ "$mode" != mock ]; then
 	# lazy guest tests that revoke ends access there too).
 	cmdline="$cmdline intel_iommu=on iommu.strict=1"
 fi
+# The bench's production runs flush the DMA API's IOTLB lazily, as distros
+# ship: without caching mode, which would force strict mode (see "lazy").
+if [ "$mode" = bench ] && [ -n "${DMABUF_IC_BENCH_LAZY:-}" ]; then
+	iommu=(-device intel-iommu,intremap=on,caching-mode=off)
+	cmdline="$cmdline iommu.strict=0"
+fi
 # Mainline's vfio_dma_mapping_test, in the iommu list, maps a 1 GiB huge
 # page, reserved at boot (the list gives it back after that test). It needs
 # an aligned GiB that nothing uses: in a 2 GiB guest the kernel sits in the
@@ -92,7 +124,12 @@ qemu_args=(
 	# The CPU says AMD family 17h: Linux then lets peer-to-peer DMA
 	# between devices on the root bus go through the host bridge, as
 	# QEMU does; for other CPUs it wants a whitelisted host bridge.
-	-machine q35 -accel tcg -cpu max,family=23 -smp "$smp" -m "$mem"
+	# Without 5-level paging: with it, 7.2 can report a false KASAN
+	# "wild-memory-access" at boot when an interrupt lands while
+	# identify_boot_cpu() has cleared the boot CPU's feature bits (LA57
+	# among them, which KASAN's idea of the address space follows);
+	# seen twice under load, in pristine code, at 0.005 s.
+	-machine q35 -accel tcg -cpu max,family=23,la57=off -smp "$smp" -m "$mem"
 	"${iommu[@]}" "${icount[@]}"
 	# edu's DMA engine masks addresses to 28 bits by default; DMA API
 	# mappings for a driverless device sit just below 4 GiB.
@@ -107,6 +144,7 @@ qemu_args=(
 	# reset fails with ENOTTY.
 	-device pcie-root-port,id=rp1,chassis=1,x-speed=5
 	-device virtio-rng-pci,bus=rp1,disable-legacy=on
+	"${devmem[@]}"
 	-kernel "$kernel" -initrd "$initrd"
 	-append "$cmdline"
 	-display none -monitor none -nic none -no-reboot

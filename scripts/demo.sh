@@ -3,7 +3,8 @@
 # The main job: build the patched kernel, boot it in QEMU and show, in the
 # guest, what the subsystem offers, then peer-to-peer DMA from QEMU's edu
 # into ivshmem's BAR through a VFIO dma-buf mapped by iommufd, its revoke,
-# and mapping again.
+# and mapping again; and into a buffer of ivshmem-devmem, the GPU-like
+# exporter, through iommufd without VFIO.
 . "$(dirname "$0")/lib.sh"
 
 "$REPO/scripts/deps.sh"
@@ -20,10 +21,20 @@ awk '/^@@@ begin demo/{on=1; next} /^@@@ end demo/{on=0} on' "$LOGS/results-demo
 # of 0x77) must be in it.
 stage "checking, on the host, the memory behind ivshmem's BAR2"
 bar_file=$CACHE/ivshmem-demo.bin
-if [ "$(head -c 2048 "$bar_file" | od -An -tx1 -v | tr -s ' \n' '\n' | grep -cx 77)" = 2048 ]; then
+if begins_with "$bar_file" 77; then
 	echo "    $bar_file begins with 2048 bytes of 0x77: the DMA reached the BAR's memory"
 else
 	echo "    FAILED: $bar_file does not hold edu's last DMA"
+	exit 1
+fi
+# ivshmem-devmem's exporter is the last ivshmem device (devmem2): edu's
+# DMA into its first buffer (2048 bytes of 0x5c) must be in its file.
+stage "checking, on the host, the memory behind ivshmem-devmem's exporter"
+devmem_file=$CACHE/devmem2-demo.bin
+if begins_with "$devmem_file" 5c; then
+	echo "    $devmem_file begins with 2048 bytes of 0x5c: the DMA reached the device memory"
+else
+	echo "    FAILED: $devmem_file does not hold edu's DMA into the ivshmem-devmem buffer"
 	exit 1
 fi
 stage "checking the guest's kernel log"

@@ -43,6 +43,7 @@ fi
 kdoc_files=(
 	include/linux/dma-buf-interconnect.h
 	include/uapi/linux/dma-buf.h
+	include/uapi/linux/ivshmem_devmem.h
 	drivers/vfio/pci/vfio_pci_dmabuf.c
 	drivers/dma-buf/dmabuf-ic-test.h
 )
@@ -52,5 +53,28 @@ if (cd "$SRC" && ./scripts/kernel-doc -none -Wall "${kdoc_files[@]}") >"$LOGS/ke
 else
 	status=1
 	head -n 40 "$LOGS/kernel-doc.log"
+fi
+# The driver-api document's worked exporter quotes ivshmem-devmem: every
+# code block of that section must still be in the driver, as it is.
+if python3 - "$SRC/Documentation/driver-api/dma-buf-interconnect.rst" \
+	"$SRC/drivers/dma-buf/ivshmem_devmem.rs" <<'PY'
+import re, sys
+doc = open(sys.argv[1]).read()
+code = open(sys.argv[2]).read()
+section = doc.split("Writing an exporter: ivshmem-devmem", 1)[1].split("\nA new importer", 1)[0]
+blocks = re.findall(r"::\n\n((?:(?:    .*)?\n)+)", section)
+# Compared line by line without the indentation, which the quote changes.
+lines = "\n".join(l.strip() for l in code.splitlines())
+stale = [b for b in blocks
+         if "\n".join(l.strip() for l in b.strip().splitlines()) not in lines]
+for b in stale:
+    print("    not in ivshmem_devmem.rs:\n" + b)
+print(f"    {len(blocks)} code blocks, {len(stale)} not in the driver")
+sys.exit(1 if stale or len(blocks) < 5 else 0)
+PY
+then
+	:
+else
+	status=1
 fi
 exit $status

@@ -73,3 +73,10 @@ run_logged() {
 kmake() {
 	make "${KMAKE_ARGS[@]}" "$@"
 }
+
+# begins_with FILE HEX: true if the first 2048 bytes of FILE (a guest
+# device's memory, backed by a host file) are all the byte HEX ("5c"), the
+# size of an edu DMA in the tests.
+begins_with() {
+	[ "$(head -c 2048 "$1" 2>/dev/null | od -An -tx1 -v | tr -s ' \n' '\n' | grep -cx "$2")" = 2048 ]
+}

@@ -162,6 +162,19 @@ fi
 rm -f "$LOGS"/results-*.json
 guest mock kunit
 guest iommu
+# The iommu guest's devmem test: edu's last DMA into ivshmem-devmem's
+# exporter that the IOMMU let through (2048 bytes of 0x63, in the reset
+# test) must be at the start of that device's memory, on the host; the DMAs
+# it blocked after the reset and after the unbind (0x62, 0x71) must not.
+stage "checking, on the host, the memory behind ivshmem-devmem's exporter"
+devmem_file=$CACHE/devmem2-iommu.bin
+if begins_with "$devmem_file" 63; then
+	echo "    $devmem_file begins with 2048 bytes of 0x63"
+	add 1 0
+else
+	echo "FAILED: $devmem_file does not begin with edu's last allowed DMA (0x63)"
+	add 0 1
+fi
 guest lazy
 
 # The run above proves nothing if the checker misses real reports: boot once

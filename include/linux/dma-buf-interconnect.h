@@ -243,11 +243,21 @@ int dma_buf_ic_map_private(struct dma_buf_ic_attachment *attach, u64 *cookie);
 int dma_buf_ic_unmap(struct dma_buf_ic_attachment *attach);
 
 #if IS_ENABLED(CONFIG_DMABUF_INTERCONNECT)
-/* DMA_BUF_IOCTL_IC_INFO (include/uapi/linux/dma-buf.h), for dma-buf.c. */
+/*
+ * DMA_BUF_IOCTL_IC_INFO and DMA_BUF_IOCTL_IC_NOTIFY
+ * (include/uapi/linux/dma-buf.h), for dma-buf.c.
+ */
 long dma_buf_ic_info_ioctl(struct dma_buf *dmabuf, void __user *arg);
+long dma_buf_ic_notify_ioctl(struct dma_buf *dmabuf, void __user *arg);
 #else
 static inline long dma_buf_ic_info_ioctl(struct dma_buf *dmabuf,
 					 void __user *arg)
+{
+	return -ENOTTY;
+}
+
+static inline long dma_buf_ic_notify_ioctl(struct dma_buf *dmabuf,
+					   void __user *arg)
 {
 	return -ENOTTY;
 }

@@ -20,6 +20,12 @@ fail() {
 	exit 1
 }
 for dev in "$edu" "$ivshmem"; do
+	# ivshmem-devmem binds every ivshmem: the first one goes to VFIO.
+	drv=$(readlink "/sys/bus/pci/devices/$dev/driver" 2>/dev/null)
+	if [ -n "$drv" ]; then
+		echo "# echo $dev > /sys/bus/pci/drivers/${drv##*/}/unbind"
+		echo "$dev" >"/sys/bus/pci/devices/$dev/driver/unbind"
+	fi
 	echo "# echo vfio-pci > /sys/bus/pci/devices/$dev/driver_override; echo $dev > /sys/bus/pci/drivers_probe"
 	echo vfio-pci >"/sys/bus/pci/devices/$dev/driver_override"
 	echo "$dev" >/sys/bus/pci/drivers_probe
@@ -40,6 +46,15 @@ if ./p2p_dma -v -t sgt_p2p_dma >/tmp/sgt.out 2>&1; then
 	grep -v '^\(#\|ok \|not ok\|TAP\|1\.\.\)' /tmp/sgt.out | sed 's/^/  /'
 else
 	sed 's/^/  /' /tmp/sgt.out
+	fail
+fi
+echo
+echo "ivshmem-devmem, a GPU-like exporter written in Rust, drives the two other"
+echo "ivshmem devices; its buffers go to iommufd without VFIO:"
+if ./devmem -v -t negotiation_and_iommufd_p2p >/tmp/devmem.out 2>&1; then
+	grep -v '^\(#\|ok \|not ok\|TAP\|1\.\.\)' /tmp/devmem.out | sed 's/^/  /'
+else
+	sed 's/^/  /' /tmp/devmem.out
 	fail
 fi
 echo

@@ -32,6 +32,9 @@ bdf_of() { # VENDOR DEVICE
 	done
 }
 bind_vfio() {
+	# A driver may hold it: ivshmem-devmem binds every ivshmem.
+	drv=$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null)
+	[ -n "$drv" ] && [ "${drv##*/}" != vfio-pci ] && echo "$1" >"/sys/bus/pci/devices/$1/driver/unbind"
 	echo vfio-pci >"/sys/bus/pci/devices/$1/driver_override"
 	echo "$1" >/sys/bus/pci/drivers_probe 2>/dev/null
 }

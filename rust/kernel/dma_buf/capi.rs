@@ -15,7 +15,7 @@
 //! C header: [`include/linux/dma-buf-interconnect.h`](srctree/include/linux/dma-buf-interconnect.h)
 
 use super::{
-    discovery::info_ioctl,
+    discovery::{info_ioctl, notify_ioctl},
     exporter::{export_raw, Export, Exporter, MapRequest, Mapped},
     importer::{attach, negotiate_for, Attachment, Importer},
     interconnect::{
@@ -605,6 +605,26 @@ unsafe extern "C" fn dma_buf_ic_info_ioctl(
     // SAFETY: Guaranteed by the caller.
     let buf = unsafe { DmaBuf::from_raw(dmabuf) };
     match info_ioctl(buf, UserPtr::from_ptr(arg)) {
+        Ok(()) => 0,
+        // Widening: errnos are small negative numbers.
+        Err(e) => e.to_errno() as c_long,
+    }
+}
+
+/// `DMA_BUF_IOCTL_IC_NOTIFY` on `dmabuf`; see `include/uapi/linux/dma-buf.h`.
+///
+/// # Safety
+///
+/// `dmabuf` is live for the call (its file is), and `arg` is the ioctl's
+/// user pointer.
+#[export]
+unsafe extern "C" fn dma_buf_ic_notify_ioctl(
+    dmabuf: *mut bindings::dma_buf,
+    arg: *mut c_void,
+) -> c_long {
+    // SAFETY: Guaranteed by the caller.
+    let buf = unsafe { DmaBuf::from_raw(dmabuf) };
+    match notify_ioctl(buf, UserPtr::from_ptr(arg)) {
         Ok(()) => 0,
         // Widening: errnos are small negative numbers.
         Err(e) => e.to_errno() as c_long,

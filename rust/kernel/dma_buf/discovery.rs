@@ -9,6 +9,11 @@
 //! tools and VMMs use it to learn what a kernel and a buffer support instead
 //! of trying and failing.
 //!
+//! `DMA_BUF_IOCTL_IC_NOTIFY` registers an eventfd that the framework
+//! signals whenever the buffer's access state changes (revoked, allowed
+//! again, revoked for good), so that the holder of a mapping learns when
+//! to map again without shadowing the exporter's device state.
+//!
 //! uAPI: [`include/uapi/linux/dma-buf.h`](srctree/include/uapi/linux/dma-buf.h)
 
 use super::{
@@ -18,11 +23,12 @@ use super::{
 };
 use crate::{
     bindings,
+    error::from_err_ptr,
     prelude::*,
     str::CStr,
     uaccess::{UserPtr, UserSlice},
 };
-use core::mem::size_of;
+use core::{mem::size_of, ptr::NonNull};
 
 /// A fixed-size, NUL-terminated name field of the uAPI.
 type Name = [c_char; bindings::DMA_BUF_IC_NAME_LEN as usize];
@@ -112,6 +118,10 @@ const _: () = assert!(size_of::<bindings::dma_buf_ic_info_attachment>() == 2 * N
 unsafe impl Plain for bindings::dma_buf_ic_info {}
 const _: () = assert!(size_of::<bindings::dma_buf_ic_info>() == 6 * 4 + 2 * 8);
 
+// SAFETY: Three `u32`s and an `i32`, as above.
+unsafe impl Plain for bindings::dma_buf_ic_notify {}
+const _: () = assert!(size_of::<bindings::dma_buf_ic_notify>() == 4 * 4);
+
 /// Views a uAPI structure as bytes.
 fn as_bytes<T: Plain>(value: &T) -> &[u8] {
     // SAFETY: `value` is valid for `size_of::<T>()` bytes, all initialised
@@ -133,25 +143,28 @@ fn write_entries<T: Plain>(uptr: u64, num: u32, entries: &[T]) -> Result {
     Ok(())
 }
 
-/// Runs `DMA_BUF_IOCTL_IC_INFO` on `buf` with the user argument at `arg`.
-pub fn info_ioctl(buf: &DmaBuf, arg: UserPtr) -> Result {
-    const KSIZE: usize = size_of::<bindings::dma_buf_ic_info>();
+/// Reads an argument whose size is in its first `u32`, as iommufd's are.
+///
+/// Fails with `EINVAL` if the size is below `T`'s, and with `E2BIG` if it is
+/// larger and a byte beyond `T` is not zero (a newer userspace asking for
+/// something this kernel does not know).
+fn read_sized<T: Plain + Default>(arg: UserPtr) -> Result<T> {
+    let ksize = size_of::<T>();
     let mut size_bytes = [0u8; 4];
     UserSlice::new(arg, 4)
         .reader()
         .read_slice(&mut size_bytes)?;
     let size = u32::from_ne_bytes(size_bytes) as usize;
-    if size < KSIZE {
+    if size < ksize {
         return Err(EINVAL);
     }
-    // A newer userspace may pass a larger structure; what this kernel does
-    // not know must be zero. Bounded, as nothing needs more than a page.
-    if size > KSIZE {
+    // Bounded, as nothing needs more than a page.
+    if size > ksize {
         if size > crate::page::PAGE_SIZE {
             return Err(E2BIG);
         }
         let mut tail = [0u8; 64];
-        let mut reader = UserSlice::new(arg.wrapping_byte_add(KSIZE), size - KSIZE).reader();
+        let mut reader = UserSlice::new(arg.wrapping_byte_add(ksize), size - ksize).reader();
         while !reader.is_empty() {
             let n = reader.len().min(tail.len());
             reader.read_slice(&mut tail[..n])?;
@@ -160,14 +173,21 @@ pub fn info_ioctl(buf: &DmaBuf, arg: UserPtr) -> Result {
             }
         }
     }
-    let mut info = bindings::dma_buf_ic_info::default();
-    let mut raw = [0u8; KSIZE];
-    UserSlice::new(arg, KSIZE).reader().read_slice(&mut raw)?;
-    // SAFETY: `dma_buf_ic_info` is `Plain`, so any bytes are a valid value,
-    // and `raw` has exactly its size.
-    unsafe {
-        core::ptr::copy_nonoverlapping(raw.as_ptr(), core::ptr::from_mut(&mut info).cast(), KSIZE)
+    let mut value = T::default();
+    let mut reader = UserSlice::new(arg, ksize).reader();
+    // SAFETY: `T` is `Plain`: any bytes make a valid value, and the slice
+    // covers exactly the value, which nothing else borrows.
+    let bytes = unsafe {
+        core::slice::from_raw_parts_mut(core::ptr::from_mut(&mut value).cast::<u8>(), ksize)
     };
+    reader.read_slice(bytes)?;
+    Ok(value)
+}
+
+/// Runs `DMA_BUF_IOCTL_IC_INFO` on `buf` with the user argument at `arg`.
+pub fn info_ioctl(buf: &DmaBuf, arg: UserPtr) -> Result {
+    const KSIZE: usize = size_of::<bindings::dma_buf_ic_info>();
+    let mut info: bindings::dma_buf_ic_info = read_sized(arg)?;
     if info.flags != 0 || info.__reserved != 0 {
         return Err(EINVAL);
     }
@@ -190,4 +210,73 @@ pub fn info_ioctl(buf: &DmaBuf, arg: UserPtr) -> Result {
         return Err(EMSGSIZE);
     }
     Ok(())
+}
+
+/// An eventfd that the framework signals, with a reference to its context.
+///
+/// # Invariants
+///
+/// `ctx` is an eventfd context that this value holds a reference to.
+pub(crate) struct EventFd {
+    ctx: NonNull<bindings::eventfd_ctx>,
+}
+
+// SAFETY: The context is reference counted and signalling it takes its own
+// lock: the reference may be used and dropped on any thread.
+unsafe impl Send for EventFd {}
+// SAFETY: As for `Send`: `signal` through a shared reference is allowed
+// from several threads at once.
+unsafe impl Sync for EventFd {}
+
+impl EventFd {
+    /// Takes a reference to the eventfd of the file descriptor `fd`.
+    ///
+    /// Fails with `EBADF` if `fd` is not open and with `EINVAL` if it is no
+    /// eventfd.
+    fn get(fd: i32) -> Result<Self> {
+        // SAFETY: Any integer may be passed; the function checks it.
+        let ctx = from_err_ptr(unsafe { bindings::eventfd_ctx_fdget(fd) })?;
+        // INVARIANT: `eventfd_ctx_fdget` returned a context with a reference
+        // for the caller.
+        Ok(Self {
+            ctx: NonNull::new(ctx).ok_or(EINVAL)?,
+        })
+    }
+
+    /// Adds one to the eventfd's counter, waking its readers.
+    pub(crate) fn signal(&self) {
+        // SAFETY: By the type invariant the context is alive.
+        unsafe { bindings::eventfd_signal_mask(self.ctx.as_ptr(), 0) };
+    }
+}
+
+impl PartialEq for EventFd {
+    /// The same eventfd, whatever file descriptor named it.
+    fn eq(&self, other: &Self) -> bool {
+        self.ctx == other.ctx
+    }
+}
+
+impl Drop for EventFd {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant this value holds a reference, which
+        // is not used after this.
+        unsafe { bindings::eventfd_ctx_put(self.ctx.as_ptr()) };
+    }
+}
+
+/// Runs `DMA_BUF_IOCTL_IC_NOTIFY` on `buf` with the user argument at `arg`.
+pub fn notify_ioctl(buf: &DmaBuf, arg: UserPtr) -> Result {
+    let args: bindings::dma_buf_ic_notify = read_sized(arg)?;
+    let remove = bindings::dma_buf_ic_notify_flags_DMA_BUF_IC_NOTIFY_REMOVE;
+    if args.flags & !remove != 0 || args.__reserved != 0 {
+        return Err(EINVAL);
+    }
+    let export = ExportCore::of(buf).ok_or(EOPNOTSUPP)?;
+    let eventfd = EventFd::get(args.eventfd)?;
+    if args.flags & remove != 0 {
+        export.remove_watcher(&eventfd)
+    } else {
+        export.add_watcher(eventfd)
+    }
 }

@@ -20,6 +20,7 @@
 //! honouring invalidation if they implement `invalidate_mappings`.
 
 use super::{
+    discovery::EventFd,
     importer::is_framework_importer,
     interconnect::{
         negotiate, AcceptList, AnyInfo, Interconnect, InterconnectType, OfferList, SgtAccept,
@@ -55,6 +56,15 @@ pub trait Exporter: Send + Sync + 'static {
     /// is not revoked. The returned mapping ends when the core drops it, at
     /// the latest before [`ExportCore::revoke`] returns.
     fn map(&self, req: &MapRequest<'_>) -> Result<Mapped>;
+
+    /// Called once when the buffer is released: its last file reference and
+    /// its last attachment are gone, and nothing can map it any more.
+    ///
+    /// The state lives on while the driver holds an [`Arc<Export<Self>>`];
+    /// a driver that lists its buffers (to revoke them all on a reset, say)
+    /// drops its reference here. Called without the reservation lock, from
+    /// the buffer's release, which may run in any process context.
+    fn released(&self) {}
 }
 
 /// One importer's request to map a buffer, as the exporter sees it.
@@ -187,8 +197,8 @@ pub struct Export<T: Exporter> {
 /// `mappings` counts the mappings that importers hold, framework and
 /// classic importers alike; it changes only under the reservation lock, and
 /// `unmapped` is signalled, under `wait_lock`, whenever it drops to zero.
-/// `drop_export` and `map` are the functions of the `Export<T>` whose
-/// `core` this is, whose `T` has the type id `exporter`.
+/// `drop_export`, `map` and `released` are the functions of the `Export<T>`
+/// whose `core` this is, whose `T` has the type id `exporter`.
 #[pin_data]
 pub struct ExportCore {
     offers: OfferList,
@@ -201,9 +211,13 @@ pub struct ExportCore {
     wait_lock: Mutex<()>,
     #[pin]
     unmapped: CondVar,
+    /// The eventfds of `DMA_BUF_IOCTL_IC_NOTIFY`, while the buffer exists.
+    #[pin]
+    watchers: Mutex<KVec<EventFd>>,
     exporter: TypeId,
     drop_export: unsafe fn(*const c_void),
     map: unsafe fn(*const ExportCore, &MapRequest<'_>) -> Result<Mapped>,
+    released: unsafe fn(*const ExportCore),
 }
 
 // SAFETY: The raw buffer pointer is only used under the `buf` mutex, which
@@ -249,6 +263,17 @@ impl<T: Exporter> Export<T> {
         this.exporter.map(req)
     }
 
+    /// Calls the driver's [`Exporter::released`].
+    ///
+    /// # Safety
+    ///
+    /// `core` is the core of a live `Export<T>`.
+    unsafe fn released(core: *const ExportCore) {
+        // SAFETY: As for `map`.
+        let this = unsafe { &*core.cast::<Self>() };
+        this.exporter.released();
+    }
+
     /// Returns the export state of `buf` if it was exported by [`export()`]
     /// with a driver state of type `T`.
     pub fn of(buf: &DmaBuf) -> Option<&Self> {
@@ -267,10 +292,12 @@ impl<T: Exporter> Export<T> {
 static BUF_LOCK_NAME: &CStr = c"dma_buf::ExportCore::buf";
 static WAIT_LOCK_NAME: &CStr = c"dma_buf::ExportCore::wait_lock";
 static UNMAPPED_NAME: &CStr = c"dma_buf::ExportCore::unmapped";
+static WATCHERS_NAME: &CStr = c"dma_buf::ExportCore::watchers";
 
 impl ExportCore {
     /// Initialises the core of an `Export<T>` whose `T` has the type id
-    /// `exporter` and whose functions are `drop_export` and `map`.
+    /// `exporter` and whose functions are `drop_export`, `map` and
+    /// `released`.
     ///
     /// The lock class names are statics, not `new_mutex!`'s constants: the
     /// initialiser may be instantiated in the exporter's crate, where a
@@ -281,6 +308,7 @@ impl ExportCore {
         exporter: TypeId,
         drop_export: unsafe fn(*const c_void),
         map: unsafe fn(*const ExportCore, &MapRequest<'_>) -> Result<Mapped>,
+        released: unsafe fn(*const ExportCore),
     ) -> impl PinInit<Self, Error> {
         // INVARIANT: The caller passes the functions of the `Export<T>`
         // whose core this becomes; nothing is revoked or mapped yet.
@@ -292,9 +320,11 @@ impl ExportCore {
             mappings: AtomicUsize::new(0),
             wait_lock <- Mutex::new((), WAIT_LOCK_NAME, crate::static_lock_class!()),
             unmapped <- CondVar::new(UNMAPPED_NAME, crate::static_lock_class!()),
+            watchers <- Mutex::new(KVec::new(), WATCHERS_NAME, crate::static_lock_class!()),
             exporter,
             drop_export,
             map,
+            released,
         })
     }
 
@@ -430,8 +460,13 @@ impl ExportCore {
     /// the buffer is gone. The buffer itself may live on; it then only
     /// reports that it is revoked.
     pub fn revoke_permanently(&self) {
-        self.dead.store(true, Ordering::Relaxed);
+        let first = !self.dead.swap(true, Ordering::Relaxed);
+        let was_revoked = self.is_revoked();
         self.set_revoked(true);
+        // `set_revoked` reports a change of `revoked` only.
+        if first && was_revoked {
+            self.notify_watchers();
+        }
     }
 
     /// Sets the revoked state; returns false, changing nothing, when asked
@@ -474,7 +509,42 @@ impl ExportCore {
             // soon after it (`dma_buf_attach_revocable()` importers only).
             self.wait_unmapped();
         }
+        drop(buf);
+        if revoked != was {
+            self.notify_watchers();
+        }
         true
+    }
+
+    /// Signals every eventfd registered with `DMA_BUF_IOCTL_IC_NOTIFY`:
+    /// the access state changed.
+    fn notify_watchers(&self) {
+        for watcher in self.watchers.lock().iter() {
+            watcher.signal();
+        }
+    }
+
+    /// Registers `eventfd` to be signalled on every change of the access
+    /// state; `EEXIST` if it is registered, `ENOSPC` past
+    /// `DMA_BUF_IC_NOTIFY_MAX`.
+    pub(crate) fn add_watcher(&self, eventfd: EventFd) -> Result {
+        let mut watchers = self.watchers.lock();
+        if watchers.contains(&eventfd) {
+            return Err(EEXIST);
+        }
+        if watchers.len() >= bindings::DMA_BUF_IC_NOTIFY_MAX as usize {
+            return Err(ENOSPC);
+        }
+        watchers.push(eventfd, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// Stops signalling `eventfd`; `ENOENT` if it is not registered.
+    pub(crate) fn remove_watcher(&self, eventfd: &EventFd) -> Result {
+        let mut watchers = self.watchers.lock();
+        let i = watchers.iter().position(|w| w == eventfd).ok_or(ENOENT)?;
+        drop(watchers.remove(i));
+        Ok(())
     }
 }
 
@@ -738,6 +808,13 @@ unsafe extern "C" fn export_release(dmabuf: *mut bindings::dma_buf) {
     // INVARIANT: The buffer is about to be freed; `set_revoked` holds this
     // mutex while it uses the buffer.
     *core.buf.lock() = None;
+    // Nobody can reach the buffer to learn about it any more.
+    core.watchers.lock().clear();
+    // The driver learns it without the `buf` mutex held: it may take its own
+    // locks, which come before that mutex when it revokes.
+    // SAFETY: By the type invariant of `ExportCore`, `released` matches
+    // `priv`, whose `Export<T>` the buffer's reference keeps alive.
+    unsafe { (core.released)(core) };
     // SAFETY: By the type invariant of `ExportCore`, `drop_export` matches
     // `priv`, and this is the only place that gives the reference up.
     unsafe { (core.drop_export)((*dmabuf).priv_) };
@@ -757,6 +834,7 @@ unsafe extern "C" fn export_release(dmabuf: *mut bindings::dma_buf) {
 /// use kernel::dma_buf::{exporter::*, interconnect::*};
 ///
 /// static DROPPED: AtomicBool = AtomicBool::new(false);
+/// static RELEASED: AtomicBool = AtomicBool::new(false);
 /// // SAFETY: The doctests are built into the kernel, whose modules are NULL.
 /// static DOCTEST: kernel::ThisModule =
 ///     unsafe { kernel::ThisModule::from_ptr(core::ptr::null_mut()) };
@@ -764,6 +842,9 @@ unsafe extern "C" fn export_release(dmabuf: *mut bindings::dma_buf) {
 /// impl Exporter for Bar {
 ///     fn map(&self, _req: &MapRequest<'_>) -> Result<Mapped> {
 ///         Err(EIO) // Never attached in this example.
+///     }
+///     fn released(&self) {
+///         RELEASED.store(true, Ordering::Relaxed);
 ///     }
 /// }
 /// struct Other;
@@ -795,10 +876,11 @@ unsafe extern "C" fn export_release(dmabuf: *mut bindings::dma_buf) {
 /// assert!(!state.is_revoked());
 ///
 /// // The state outlives the buffer: it then only records revocation...
+/// assert!(!RELEASED.load(Ordering::Relaxed));
 /// drop(buf);
 /// // SAFETY: Called from process context without locks held.
 /// unsafe { kernel::bindings::flush_delayed_fput() };
-/// assert!(!state.has_buffer());
+/// assert!(!state.has_buffer() && RELEASED.load(Ordering::Relaxed));
 /// state.revoke();
 /// assert!(state.is_revoked() && !DROPPED.load(Ordering::Relaxed));
 /// state.unrevoke()?;
@@ -846,6 +928,7 @@ pub(crate) fn export_raw<T: Exporter>(
                 TypeId::of::<T>(),
                 Export::<T>::drop_export,
                 Export::<T>::map,
+                Export::<T>::released,
             ),
             exporter,
         }),

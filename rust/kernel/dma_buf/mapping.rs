@@ -134,12 +134,99 @@ impl PhysRanges {
     }
 }
 
+/// A memory BAR of a PCI device, as the DMA layer needs it to map the
+/// BAR's MMIO for other devices, peer to peer ([`SgtMapping::map_mmio`]).
+///
+/// # Invariants
+///
+/// `raw` is a copy of the `p2pdma_provider` of BAR `bar` of the PCI device
+/// `owner`, which holds the physical range `start..start + len`. The copy
+/// stays valid after the driver unbinds, when the original is freed: it
+/// only names the device, which `owner` keeps referenced, and its bus
+/// offset; the DMA layer finds the device's peer-to-peer state through the
+/// device, under RCU, and treats a device without one as unreachable.
+pub struct BarProvider {
+    raw: bindings::p2pdma_provider,
+    owner: ARef<Device>,
+    start: u64,
+    len: u64,
+}
+
+// SAFETY: `raw` only holds the address of the device that `owner` keeps
+// alive, and an offset; nothing in it is tied to a thread.
+unsafe impl Send for BarProvider {}
+// SAFETY: As for `Send`; the value is never changed after `new`.
+unsafe impl Sync for BarProvider {}
+
+impl BarProvider {
+    /// Sets up peer-to-peer DMA from BAR `bar` of `pdev` (`pcim_p2pdma_init()`,
+    /// managed: undone when the driver unbinds).
+    ///
+    /// Fails with `EINVAL` if `bar` is not a memory BAR, with `EOPNOTSUPP`
+    /// if the device's BARs cannot be mapped by other devices, and with
+    /// `ENOMEM`.
+    pub fn new(pdev: &crate::pci::Device<crate::device::Bound>, bar: u32) -> Result<Self> {
+        let start = pdev.resource_start(bar)?;
+        let len = pdev.resource_len(bar)?;
+        let bar_index = i32::try_from(bar).map_err(|_| EINVAL)?;
+        let dev: &Device<crate::device::Bound> = pdev.as_ref();
+        // SAFETY: A `pci::Device` is a `struct pci_dev`, whose embedded
+        // `struct device` `dev` is.
+        let raw_pdev = unsafe { crate::container_of!(dev.as_raw(), bindings::pci_dev, dev) };
+        // SAFETY: `raw_pdev` is bound to its driver (`pdev` is `Bound`),
+        // which the managed allocation is tied to.
+        to_result(unsafe { bindings::pcim_p2pdma_init(raw_pdev) })?;
+        // SAFETY: As above; `pcim_p2pdma_init` succeeded and `bar_index` is
+        // a BAR number (`resource_len` checked it).
+        let provider = unsafe { bindings::pcim_p2pdma_provider(raw_pdev, bar_index) };
+        if provider.is_null() {
+            return Err(EINVAL);
+        }
+        // INVARIANT: Copied from the BAR's provider, which is valid while the
+        // device is bound; `owner` is the provider's device.
+        Ok(Self {
+            // SAFETY: `provider` is not NULL and valid while `pdev` is bound.
+            raw: unsafe { provider.read() },
+            owner: dev.into(),
+            start,
+            len,
+        })
+    }
+
+    /// Returns the device whose BAR this is.
+    pub fn device(&self) -> &Device {
+        &self.owner
+    }
+
+    /// Returns where the BAR starts in the physical address space.
+    pub fn start(&self) -> u64 {
+        self.start
+    }
+
+    /// Returns the BAR's size in bytes.
+    pub fn size(&self) -> u64 {
+        self.len
+    }
+
+    /// Returns true if `range` lies in the BAR.
+    fn holds(&self, range: &PhysRange) -> bool {
+        let (start, len) = (range.addr, range.len as u64);
+        start >= self.start && len <= self.len && start - self.start <= self.len - len
+    }
+}
+
 /// Where an [`SgtMapping`] came from, which decides how it is undone.
 enum SgtOwner {
     /// Mapped by another exporter's `map_dma_buf` for this attachment.
     Foreign(NonNull<bindings::dma_buf_attachment>),
     /// Mapped by this framework from pages, for `dev`.
     Pages(ARef<Device>),
+    /// Mapped by `dma_buf_phys_vec_to_sgt()` for this attachment, peer to
+    /// peer, with the direction it was mapped for.
+    Mmio(
+        NonNull<bindings::dma_buf_attachment>,
+        bindings::dma_data_direction,
+    ),
     /// Mapped by a C exporter's `map_sgt`, undone by its `unmap_sgt`.
     Callback {
         unmap: UnmapSgt,
@@ -166,7 +253,9 @@ pub(crate) type UnmapSgt = unsafe extern "C" fn(
 /// attached while this value exists; for `SgtOwner::Pages`, one allocated
 /// as a `KBox`, filled by `sg_alloc_table_from_pages` and mapped by
 /// `dma_map_sgtable` for that device, whose pages stay allocated while this
-/// value exists; for `SgtOwner::Callback`, one that the C exporter's
+/// value exists; for `SgtOwner::Mmio`, one that `dma_buf_phys_vec_to_sgt`
+/// returned for that attachment and direction, which stays attached while
+/// this value exists; for `SgtOwner::Callback`, one that the C exporter's
 /// `map_sgt` returned for `priv_`, `attach` and `dir`, which `unmap` undoes
 /// and which stays attached while this value exists.
 pub struct SgtMapping {
@@ -240,6 +329,49 @@ impl SgtMapping {
         Ok(Self {
             table,
             owner: SgtOwner::Pages(dev.into()),
+        })
+    }
+
+    /// Maps `ranges`, MMIO of the BAR that `provider` describes, for the
+    /// importer of `req`, peer to peer: through the host bridge or straight
+    /// to the bus address, as the PCI topology between the BAR's device and
+    /// the importer's asks (`dma_buf_phys_vec_to_sgt()`).
+    ///
+    /// Fails with `EINVAL` if a range lies outside the BAR or the ranges and
+    /// `req`'s buffer differ in size, and with what the DMA layer returns
+    /// (`EINVAL` when the importer cannot reach the BAR).
+    pub fn map_mmio(
+        req: &super::exporter::MapRequest<'_>,
+        provider: &BarProvider,
+        ranges: &PhysRanges,
+    ) -> Result<Self> {
+        let size = usize::try_from(ranges.total_len()).map_err(|_| EINVAL)?;
+        if size != req.resv().buf().size() || !ranges.ranges().iter().all(|r| provider.holds(r)) {
+            return Err(EINVAL);
+        }
+        let attach = req.raw_attachment();
+        let dir = req.direction();
+        let list = ranges.ranges();
+        // SAFETY: `attach` is the importer's live attachment, whose buffer's
+        // reservation lock `req` proves held; `provider.raw` is a copy of the
+        // BAR's provider whose `owner` `provider` keeps referenced (see
+        // `BarProvider`); `PhysRange` has the layout of `phys_vec` (see the
+        // assertions above), and the function only reads the array.
+        let table = crate::error::from_err_ptr(unsafe {
+            bindings::dma_buf_phys_vec_to_sgt(
+                attach.as_ptr(),
+                core::ptr::from_ref(&provider.raw).cast_mut(),
+                list.as_ptr().cast_mut().cast(),
+                list.len(),
+                size,
+                dir,
+            )
+        })?;
+        // INVARIANT: Returned by `dma_buf_phys_vec_to_sgt` for `attach` and
+        // `dir`; the core ends mappings before their attachment goes.
+        Ok(Self {
+            table: NonNull::new(table).ok_or(ENOMEM)?,
+            owner: SgtOwner::Mmio(attach, dir),
         })
     }
 
@@ -318,6 +450,12 @@ impl Drop for SgtMapping {
                 unsafe {
                     bindings::dma_buf_unmap_attachment(attach.as_ptr(), self.table.as_ptr(), dir)
                 };
+            }
+            SgtOwner::Mmio(attach, dir) => {
+                // SAFETY: By the type invariant `dma_buf_phys_vec_to_sgt`
+                // made the table for `attach` and `dir`; the core drops
+                // mappings with the reservation lock held.
+                unsafe { bindings::dma_buf_free_sgt(attach.as_ptr(), self.table.as_ptr(), *dir) };
             }
             SgtOwner::Callback {
                 unmap,

@@ -5,7 +5,8 @@
  * attached with which interconnect, mapped or not) and iommufd's
  * IOMMU_DMABUF_GET_INFO (whether and how iommufd imports dma-bufs, and what
  * IOMMU_IOAS_MAP_FILE would negotiate for a given one), through the test
- * exporter and importer of CONFIG_DMABUF_INTERCONNECT_TEST.
+ * exporter and importer of CONFIG_DMABUF_INTERCONNECT_TEST; and
+ * DMA_BUF_IOCTL_IC_NOTIFY, the eventfd signalled when access changes.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,11 +20,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "../kselftest_harness.h"
 #include "../../../../drivers/dma-buf/dmabuf-ic-test.h"
+#include "ic_info.h"
 
 #define PAGE 4096UL
 #define SGT DMABUF_IC_TEST_SGT
@@ -67,24 +70,6 @@ static int op(int dev, int fd, __u32 what)
 	struct dmabuf_ic_test_revoke r = { .fd = fd, .op = what };
 
 	return ic(dev, DMABUF_IC_TEST_REVOKE, &r);
-}
-
-/* What DMA_BUF_IOCTL_IC_INFO says of a buffer, with room for 8 of each. */
-struct report {
-	struct dma_buf_ic_info info;
-	struct dma_buf_ic_offer offers[8];
-	struct dma_buf_ic_info_attachment attachments[8];
-};
-
-static int query(int fd, struct report *r)
-{
-	memset(r, 0, sizeof(*r));
-	r->info.size = sizeof(r->info);
-	r->info.num_offers = 8;
-	r->info.offers_uptr = (uintptr_t)r->offers;
-	r->info.num_attachments = 8;
-	r->info.attachments_uptr = (uintptr_t)r->attachments;
-	return ic(fd, DMA_BUF_IOCTL_IC_INFO, &r->info);
 }
 
 static int iommufd_info(int iommufd, __u32 flags, int fd,
@@ -402,6 +387,149 @@ TEST_F(discovery, negotiated_by_map_file)
 	ASSERT_EQ(0, query(fd, &r));
 	ASSERT_EQ(0, r.info.num_attachments);
 	close(fd);
+}
+
+/* DMA_BUF_IOCTL_IC_NOTIFY: 0 or -errno. */
+static int notify(int fd, int efd, __u32 flags)
+{
+	struct dma_buf_ic_notify n = {
+		.size = sizeof(n), .flags = flags, .eventfd = efd,
+	};
+
+	return ic(fd, DMA_BUF_IOCTL_IC_NOTIFY, &n);
+}
+
+/*
+ * Every change of the access state signals each registered eventfd once;
+ * what does not change it (a second revoke) signals nothing. The state is
+ * then read with DMA_BUF_IOCTL_IC_INFO.
+ */
+TEST_F(discovery, notify_changes)
+{
+	const __u32 offers[] = { PHYS, SGT };
+	int fd, efd, efd2, id;
+	struct report r;
+
+	fd = export(self->dev, DMABUF_IC_TEST_EXPORT_REVOCABLE, offers, 2);
+	ASSERT_LE(0, fd);
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	efd2 = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ASSERT_LE(0, efd);
+	ASSERT_LE(0, efd2);
+	ASSERT_EQ(0, notify(fd, efd, 0));
+	ASSERT_EQ(0, notify(fd, efd2, 0));
+	id = attach(self->dev, fd, SGT, DMABUF_IC_TEST_ATTACH_INVALIDATE);
+	ASSERT_LT(0, id);
+	ASSERT_EQ(0, events(efd));
+
+	ASSERT_EQ(0, op(self->dev, fd, DMABUF_IC_TEST_OP_REVOKE));
+	ASSERT_EQ(1, events(efd));
+	ASSERT_EQ(1, events(efd2));
+	ASSERT_EQ(0, query(fd, &r));
+	ASSERT_EQ(NEGOTIATES | REVOCABLE | REVOKED, r.info.out_flags);
+	/* Nothing changes: nothing is signalled. */
+	ASSERT_EQ(0, op(self->dev, fd, DMABUF_IC_TEST_OP_REVOKE));
+	ASSERT_EQ(0, events(efd));
+
+	ASSERT_EQ(0, op(self->dev, fd, DMABUF_IC_TEST_OP_UNREVOKE));
+	ASSERT_EQ(1, events(efd));
+	ASSERT_EQ(0, query(fd, &r));
+	ASSERT_EQ(NEGOTIATES | REVOCABLE, r.info.out_flags);
+
+	/* Removed: only the other one hears of the next changes. */
+	ASSERT_EQ(1, events(efd2));
+	ASSERT_EQ(0, notify(fd, efd2, DMA_BUF_IC_NOTIFY_REMOVE));
+	ASSERT_EQ(0, op(self->dev, fd, DMABUF_IC_TEST_OP_REVOKE));
+	ASSERT_EQ(0, op(self->dev, fd, DMABUF_IC_TEST_OP_UNREVOKE));
+	ASSERT_EQ(2, events(efd));
+	ASSERT_EQ(0, events(efd2));
+
+	/* For good, whether revoked before or not. */
+	ASSERT_EQ(0, op(self->dev, fd, DMABUF_IC_TEST_OP_REVOKE_PERMANENTLY));
+	ASSERT_EQ(1, events(efd));
+	ASSERT_EQ(0, query(fd, &r));
+	ASSERT_EQ(NEGOTIATES | REVOCABLE | REVOKED | FOR_GOOD, r.info.out_flags);
+	ASSERT_EQ(-ENODEV, op(self->dev, fd, DMABUF_IC_TEST_OP_UNREVOKE));
+	ASSERT_EQ(0, events(efd));
+	close(fd);
+
+	fd = export(self->dev, DMABUF_IC_TEST_EXPORT_REVOCABLE, offers, 2);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, notify(fd, efd, 0));
+	ASSERT_EQ(0, op(self->dev, fd, DMABUF_IC_TEST_OP_REVOKE));
+	ASSERT_EQ(1, events(efd));
+	ASSERT_EQ(0, op(self->dev, fd, DMABUF_IC_TEST_OP_REVOKE_PERMANENTLY));
+	ASSERT_EQ(1, events(efd));
+
+	ASSERT_EQ(0, ic(self->dev, DMABUF_IC_TEST_DETACH, &id));
+	close(fd);
+	close(efd);
+	close(efd2);
+}
+
+/* Bad arguments, each with its errno; nothing registered by them. */
+TEST_F(discovery, notify_bad_input)
+{
+	const __u32 offers[] = { PHYS, SGT };
+	struct dma_buf_ic_notify n;
+	struct udmabuf_create c = { .flags = UDMABUF_FLAGS_CLOEXEC, .size = PAGE };
+	struct {
+		struct dma_buf_ic_notify n;
+		__u32 more;
+	} big = {};
+	int fd, efd, memfd, udmabuf, foreign, efds[DMA_BUF_IC_NOTIFY_MAX + 1];
+
+	fd = export(self->dev, DMABUF_IC_TEST_EXPORT_REVOCABLE, offers, 2);
+	ASSERT_LE(0, fd);
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ASSERT_LE(0, efd);
+	memfd = memfd_create("notify", MFD_ALLOW_SEALING);
+	ASSERT_LE(0, memfd);
+
+	ASSERT_EQ(-EINVAL, notify(fd, efd, 2));
+	ASSERT_EQ(-EBADF, notify(fd, -1, 0));
+	ASSERT_EQ(-EINVAL, notify(fd, memfd, 0));
+	ASSERT_EQ(-ENOENT, notify(fd, efd, DMA_BUF_IC_NOTIFY_REMOVE));
+	n = (struct dma_buf_ic_notify){ .size = sizeof(n) - 1, .eventfd = efd };
+	ASSERT_EQ(-EINVAL, ic(fd, DMA_BUF_IOCTL_IC_NOTIFY, &n));
+	n = (struct dma_buf_ic_notify){ .size = sizeof(n), .eventfd = efd, .__reserved = 1 };
+	ASSERT_EQ(-EINVAL, ic(fd, DMA_BUF_IOCTL_IC_NOTIFY, &n));
+	ASSERT_EQ(-EFAULT, ic(fd, DMA_BUF_IOCTL_IC_NOTIFY, (void *)8));
+	big.n = (struct dma_buf_ic_notify){ .size = sizeof(big), .eventfd = efd };
+	big.more = 1;
+	ASSERT_EQ(-E2BIG, ic(fd, DMA_BUF_IOCTL_IC_NOTIFY, &big));
+	big.more = 0;
+	/* A larger size with zeros beyond: a newer userspace, accepted. */
+	ASSERT_EQ(0, ic(fd, DMA_BUF_IOCTL_IC_NOTIFY, &big));
+	ASSERT_EQ(-EEXIST, notify(fd, efd, 0));
+	ASSERT_EQ(0, notify(fd, efd, DMA_BUF_IC_NOTIFY_REMOVE));
+
+	/* At most DMA_BUF_IC_NOTIFY_MAX per buffer. */
+	for (int i = 0; i <= DMA_BUF_IC_NOTIFY_MAX; i++) {
+		efds[i] = eventfd(0, EFD_CLOEXEC);
+		ASSERT_LE(0, efds[i]);
+		ASSERT_EQ(i < DMA_BUF_IC_NOTIFY_MAX ? 0 : -ENOSPC, notify(fd, efds[i], 0));
+	}
+	for (int i = 0; i <= DMA_BUF_IC_NOTIFY_MAX; i++)
+		close(efds[i]);
+
+	/* Another exporter's buffer reports no revokes; not a dma-buf: ENOTTY. */
+	udmabuf = open("/dev/udmabuf", O_RDWR);
+	ASSERT_LE(0, udmabuf);
+	ASSERT_EQ(0, ftruncate(memfd, PAGE));
+	ASSERT_EQ(0, fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK));
+	c.memfd = memfd;
+	foreign = ic(udmabuf, UDMABUF_CREATE, &c);
+	ASSERT_LE(0, foreign);
+	ASSERT_EQ(-EOPNOTSUPP, notify(foreign, efd, 0));
+	ASSERT_EQ(-ENOTTY, notify(memfd, efd, 0));
+
+	/* The buffer goes with its registrations (kmemleak would say). */
+	close(fd);
+	close(foreign);
+	close(udmabuf);
+	close(memfd);
+	close(efd);
 }
 
 TEST_HARNESS_MAIN

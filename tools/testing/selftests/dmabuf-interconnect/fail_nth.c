@@ -30,15 +30,6 @@ static int ic(int fd, unsigned long cmd, void *arg)
 	return ret < 0 ? -errno : ret;
 }
 
-/* The lowest free fd: a failed call that leaked an fd would raise it. */
-static int free_fd(void)
-{
-	int fd = dup(0);
-
-	close(fd);
-	return fd;
-}
-
 static struct dmabuf_ic_test_buf_status buf_status(int dev, int fd)
 {
 	struct dmabuf_ic_test_buf_status s = { .fd = fd };
@@ -94,7 +85,7 @@ static const struct dmabuf_ic_test_export export_args = {
 TEST_F(fail, export)
 {
 	struct dmabuf_ic_test_export e = export_args;
-	int fd, lowest = free_fd(), failures = 0;
+	int fd, lowest = lowest_free_fd(), failures = 0;
 	bool fired = true;
 
 	while (fired) {
@@ -105,7 +96,7 @@ TEST_F(fail, export)
 		if (fd < 0) {
 			ASSERT_TRUE(fired);
 			ASSERT_EQ(-ENOMEM, fd);
-			ASSERT_EQ(lowest, free_fd());
+			ASSERT_EQ(lowest, lowest_free_fd());
 			failures++;
 			continue;
 		}

@@ -77,6 +77,15 @@ static inline bool fail_nth_open(struct fail_nth *f)
 	return f->fd >= 0;
 }
 
+/* The lowest free fd: a failed call that leaked an fd would raise it. */
+static inline int lowest_free_fd(void)
+{
+	int fd = dup(0);
+
+	close(fd);
+	return fd;
+}
+
 /* Arms the next site: the (++nth)th one reached fails. */
 static inline bool fail_nth_arm(struct fail_nth *f)
 {

@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/dma-buf.h>
 #include <linux/iommufd.h>
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
@@ -28,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +37,7 @@
 #include "../kselftest_harness.h"
 #include "../../../../drivers/dma-buf/dmabuf-ic-test.h"
 #include "edu.h"
+#include "ic_info.h"
 #include "vfio_utils.h"
 
 /* Below 4095 bytes: a 4096-byte transfer trips QEMU 7.2's range check. */
@@ -214,6 +217,80 @@ TEST_F(p2p, dma_revoke_and_map_again)
  * reaches both ranges through it, each at its own place in the BAR.
  */
 #define IOVA_TWO 0x400000UL
+/* The buffer's access state (DMA_BUF_IC_INFO_*), or -1. */
+static int access_state(int dmabuf)
+{
+	struct dma_buf_ic_info info = { .size = sizeof(info) };
+	int rc = ic(dmabuf, DMA_BUF_IOCTL_IC_INFO, &info);
+
+	/* No room for the lists: EMSGSIZE, with the state filled in. */
+	return rc && rc != -EMSGSIZE ? -1 : (int)info.out_flags;
+}
+
+/*
+ * What a VMM does with DMA_BUF_IOCTL_IC_NOTIFY instead of shadowing the
+ * device's command register: it waits on an eventfd, reads the state when
+ * it fires, and maps again once access is allowed. The registration lasts
+ * while iommufd holds the buffer, after the VMM closed its own fd.
+ */
+TEST_F(p2p, revoke_events)
+{
+	struct iommu_ioas_unmap unmap = {
+		.size = sizeof(unmap), .ioas_id = self->ioas_id,
+		.iova = IOVA_BAR, .length = PAGE,
+	};
+	struct dma_buf_ic_notify n = { .size = sizeof(n), .flags = 0 };
+	struct iommu_ioas_map_file map2 = {
+		.size = sizeof(map2),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE,
+		.ioas_id = self->ioas_id, .length = PAGE, .iova = IOVA_BAR + PAGE,
+	};
+	struct vfio_region_dma_range first_page = { 0, PAGE };
+	int efd, efd2, other;
+
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	efd2 = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ASSERT_LE(0, efd);
+	ASSERT_LE(0, efd2);
+	n.eventfd = efd;
+	ASSERT_EQ(0, ic(self->dmabuf, DMA_BUF_IOCTL_IC_NOTIFY, &n));
+	/* A second buffer, mapped, watched, and its fd closed. */
+	other = get_dma_buf(self->ivshmem, VFIO_PCI_BAR2_REGION_INDEX, 0,
+			    O_CLOEXEC, &first_page, 1);
+	ASSERT_LE(0, other);
+	map2.fd = other;
+	ASSERT_EQ(0, ic(self->iommufd, IOMMU_IOAS_MAP_FILE, &map2));
+	n.eventfd = efd2;
+	ASSERT_EQ(0, ic(other, DMA_BUF_IOCTL_IC_NOTIFY, &n));
+	close(other);
+	ASSERT_EQ(0, events(efd));
+
+	set_command(self->ivshmem, 0, PCI_COMMAND_MEMORY);
+	ASSERT_EQ(1, events(efd));
+	ASSERT_EQ(1, events(efd2));
+	ASSERT_TRUE(access_state(self->dmabuf) & DMA_BUF_IC_INFO_REVOKED);
+	SAY("memory disabled on ivshmem: the eventfd fired, DMA_BUF_IOCTL_IC_INFO says revoked\n");
+	ASSERT_TRUE(copy_to_bar(self->edu_bar0, self->ram, 0x44));
+
+	set_command(self->ivshmem, PCI_COMMAND_MEMORY, 0);
+	/* edu's DMA while revoked was blocked. */
+	ASSERT_FALSE(all(self->bar2, 0x44, XFER));
+	ASSERT_EQ(1, events(efd));
+	ASSERT_EQ(1, events(efd2));
+	ASSERT_FALSE(access_state(self->dmabuf) & DMA_BUF_IC_INFO_REVOKED);
+	SAY("memory enabled: the eventfd fired again, access is allowed: map again\n");
+	ASSERT_EQ(0, ic(self->iommufd, IOMMU_IOAS_UNMAP, &unmap));
+	ASSERT_EQ(0, map_bar_slice(self->iommufd, self->ioas_id, self->dmabuf));
+	ASSERT_TRUE(copy_to_bar(self->edu_bar0, self->ram, 0x45));
+	ASSERT_TRUE(all(self->bar2, 0x45, XFER));
+	SAY("mapped again: edu DMA of 0x45 reached the BAR\n");
+
+	unmap.iova = IOVA_BAR + PAGE;
+	ASSERT_EQ(0, ic(self->iommufd, IOMMU_IOAS_UNMAP, &unmap));
+	close(efd);
+	close(efd2);
+}
+
 TEST_F(p2p, two_ranges)
 {
 	struct vfio_region_dma_range ranges[2] = { { 0, PAGE }, { 2 * PAGE, PAGE } };

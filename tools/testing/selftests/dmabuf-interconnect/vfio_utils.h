@@ -56,8 +56,9 @@ static inline bool write_str(const char *path, const char *val)
 }
 
 /*
- * Finds the PCI device @vendor:@device (as sysfs spells them, "0x1af4") and
- * stores its address in @bdf (256 bytes). Returns false if there is none.
+ * Finds the PCI device @vendor:@device (as sysfs spells them, "0x1af4") with
+ * the lowest address and stores that in @bdf (256 bytes). Returns false if
+ * there is none.
  */
 static inline bool find_pci(const char *vendor, const char *device, char *bdf)
 {
@@ -74,10 +75,10 @@ static inline bool find_pci(const char *vendor, const char *device, char *bdf)
 		if (!read_line(path, val, sizeof(val)) || strcmp(val, vendor))
 			continue;
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", d->d_name);
-		if (read_line(path, val, sizeof(val)) && !strcmp(val, device)) {
+		/* The lowest address: sysfs lists devices in no set order. */
+		if (read_line(path, val, sizeof(val)) && !strcmp(val, device) &&
+		    (!bdf[0] || strcmp(d->d_name, bdf) < 0))
 			snprintf(bdf, 256, "%s", d->d_name);
-			break;
-		}
 	}
 	closedir(dir);
 	return bdf[0];
@@ -145,19 +146,24 @@ static inline void *pci_sysfs_bar0(const char *bdf, size_t size)
 static inline int vfio_bind(const char *vendor, const char *device, char *bdf,
 			    int *group)
 {
-	char path[700], cdev[300] = "";
+	char path[700], cdev[300] = "", link[300] = "";
 	struct dirent *d;
 	DIR *dir;
 
 	if (!find_pci(vendor, device, bdf))
 		return -1;
 
+	/* A driver may hold it (ivshmem-devmem binds every ivshmem). */
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
+	if (readlink(path, link, sizeof(link) - 1) > 0 && !strstr(link, "/vfio-pci")) {
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind", bdf);
+		write_str(path, bdf);
+	}
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
 	write_str(path, "vfio-pci");
 	write_str("/sys/bus/pci/drivers_probe", bdf);
 	if (group) {
-		char link[300] = "";
-
+		memset(link, 0, sizeof(link));
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
 		if (readlink(path, link, sizeof(link) - 1) < 0)
 			return -1;
