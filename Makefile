@@ -20,6 +20,8 @@ initramfs: build
 	scripts/initramfs.sh
 boot: initramfs
 	scripts/boot.sh mock kunit
+series:
+	scripts/series.sh
 host-test:
 	python3 -m unittest discover -s scripts/tests -v
 clean-cache:

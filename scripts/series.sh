@@ -27,7 +27,8 @@
 #   final PATH           PATH as scripts/tree.sh's tree has it: the diffs
 #                        of PATH of every patch not claimed before
 #   sed PATH SCRIPT      GNU sed -E SCRIPT on PATH as the step has it (a
-#                        partial state that a later step completes)
+#                        partial state that a later step completes); a
+#                        script that changes nothing fails
 #   entry PATH FILE      insert the MAINTAINERS entry FILE (repository
 #                        path) at its sorted place in PATH
 # Adding a file to the series is one line: "new PATH" in the patch it
@@ -155,7 +156,7 @@ SERIES_ONLY=()          # paths that only the series changes (MAINTAINERS)
 declare -A CLAIMED=()   # "new:PATH" or "patch:NAME:PATH" -> the step
 # apply_claims DESCFILE: apply the claims of one description to the index.
 apply_claims() {
-	local desc=$1 op path rest f p err name
+	local desc=$1 op path rest f p err name before
 	local -a paths=() includes=()
 	while IFS= read -r line; do
 		[ -n "$line" ] || continue
@@ -207,8 +208,14 @@ apply_claims() {
 		sed)
 			path=${rest%% *}
 			rest=${rest#* }
+			# A script that changes nothing no longer matches the file
+			# (someone changed the lines it cuts out): fail here rather
+			# than let the patch carry what it should not.
+			before=$(GIT_INDEX_FILE=$INDEX git_src ls-files -s -- "$path" | cut -d' ' -f2)
 			get_blob "$path" | sed -E -e "$rest" | set_blob "$path" ||
 				die "$CUR: sed on $path failed"
+			[ "$(GIT_INDEX_FILE=$INDEX git_src ls-files -s -- "$path" | cut -d' ' -f2)" != "$before" ] ||
+				die "$CUR: sed on $path changes nothing: its script no longer matches the file ($rest)"
 			;;
 		entry)
 			read -r path f <<<"$rest"

@@ -657,6 +657,7 @@ static struct kunit_suite ic_kunit_suite = {
 	.exit = ic_kunit_exit,
 	.test_cases = ic_kunit_cases,
 };
+
 kunit_test_suite(ic_kunit_suite);
 
 MODULE_DESCRIPTION("KUnit tests of the dma-buf interconnect C interface");

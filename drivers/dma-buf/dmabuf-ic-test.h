@@ -34,11 +34,11 @@ enum dmabuf_ic_test_type {
 #define DMABUF_IC_TEST_MAX_ATTACHMENTS 256
 
 /* The buffer may be revoked; only importers that honour invalidation. */
-#define DMABUF_IC_TEST_EXPORT_REVOCABLE (1U << 0)
+#define DMABUF_IC_TEST_EXPORT_REVOCABLE 0x1U
 /* The SGT offer is peer-to-peer MMIO: importers must allow P2P. */
-#define DMABUF_IC_TEST_EXPORT_SGT_P2P (1U << 1)
+#define DMABUF_IC_TEST_EXPORT_SGT_P2P 0x2U
 /* One physical range per page, even where pages happen to be contiguous. */
-#define DMABUF_IC_TEST_EXPORT_SPLIT_RANGES (1U << 2)
+#define DMABUF_IC_TEST_EXPORT_SPLIT_RANGES 0x4U
 
 /**
  * struct dmabuf_ic_test_export - DMABUF_IC_TEST_EXPORT
@@ -81,11 +81,11 @@ struct dmabuf_ic_test_revoke {
 };
 
 /* The importer stops all access when invalidated. */
-#define DMABUF_IC_TEST_ATTACH_INVALIDATE (1U << 0)
+#define DMABUF_IC_TEST_ATTACH_INVALIDATE 0x1U
 /* The importer's device may reach peer-to-peer MMIO through SGT. */
-#define DMABUF_IC_TEST_ATTACH_SGT_P2P (1U << 1)
+#define DMABUF_IC_TEST_ATTACH_SGT_P2P 0x2U
 /* The importer maps for the PCI device @pci_dev, not for the test device. */
-#define DMABUF_IC_TEST_ATTACH_PCI_DEV (1U << 2)
+#define DMABUF_IC_TEST_ATTACH_PCI_DEV 0x4U
 /*
  * A classic importer: it knows nothing of interconnects and uses mainline's
  * dma-buf API only. It attaches with dma_buf_dynamic_attach(), whose
@@ -103,7 +103,7 @@ struct dmabuf_ic_test_revoke {
  * a revoke of that buffer, and closing the context that exported it, wait
  * until it unmaps: mainline lets exporters wait for such importers.
  */
-#define DMABUF_IC_TEST_ATTACH_CLASSIC (1U << 3)
+#define DMABUF_IC_TEST_ATTACH_CLASSIC 0x8U
 /*
  * The importer may accept DMABUF_IC_TEST_PHYS_LIST: it only reads the
  * physical ranges back (DMABUF_IC_TEST_MAP), maps them for no CPU and hands
@@ -111,7 +111,7 @@ struct dmabuf_ic_test_revoke {
  * which the framework does not trust with physical addresses: accepting
  * DMABUF_IC_TEST_PHYS_LIST fails with EPERM.
  */
-#define DMABUF_IC_TEST_ATTACH_PHYS_READER (1U << 4)
+#define DMABUF_IC_TEST_ATTACH_PHYS_READER 0x10U
 
 /**
  * struct dmabuf_ic_test_attach - DMABUF_IC_TEST_ATTACH

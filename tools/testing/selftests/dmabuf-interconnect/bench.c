@@ -41,7 +41,7 @@
 #include "vfio_utils.h"
 
 #define MIB (1024UL * 1024)
-#define IOVA_BASE (1UL << 32)
+#define IOVA_BASE 0x100000000UL
 
 static void die(const char *what, int err)
 {

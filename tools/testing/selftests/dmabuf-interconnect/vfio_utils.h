@@ -37,7 +37,7 @@ static inline bool read_line(const char *path, char *buf, size_t len)
 
 	if (!f)
 		return false;
-	ok = fgets(buf, len, f) != NULL;
+	ok = fgets(buf, len, f);
 	fclose(f);
 	buf[strcspn(buf, "\n")] = 0;
 	return ok;
