@@ -3,45 +3,7 @@
 # The dmabuf-ic tool in the iommu guest, as an operator runs it: its
 # reports against what the kernel should say, and its errors and exit
 # codes. Prints TAP.
-n=0 failed=0
-check() { # DESCRIPTION COMMAND...: the command must succeed
-	desc=$1
-	shift
-	n=$((n + 1))
-	if "$@" >/tmp/check.out 2>&1; then
-		echo "ok $n $desc"
-	else
-		echo "not ok $n $desc"
-		sed 's/^/# /' /tmp/check.out
-		failed=$((failed + 1))
-	fi
-}
-# status EXPECTED COMMAND...: the command's exit status is EXPECTED
-status() {
-	want=$1
-	shift
-	"$@" >/tmp/status.out 2>&1
-	got=$?
-	[ "$got" = "$want" ] || { echo "exit status $got, wanted $want:"; cat /tmp/status.out; return 1; }
-}
-has() { grep -q -- "$1" "$2" || { echo "no \"$1\" in:"; cat "$2"; return 1; }; }
-lacks() { ! grep -q -- "$1" "$2" || { echo "\"$1\" in:"; cat "$2"; return 1; }; }
-bdf_of() { # VENDOR DEVICE
-	for d in /sys/bus/pci/devices/*; do
-		[ "$(cat "$d/vendor"):$(cat "$d/device")" = "$1:$2" ] && basename "$d" && return
-	done
-}
-bind_vfio() {
-	# A driver may hold it: ivshmem-devmem binds every ivshmem.
-	drv=$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null)
-	[ -n "$drv" ] && [ "${drv##*/}" != vfio-pci ] && echo "$1" >"/sys/bus/pci/devices/$1/driver/unbind"
-	echo vfio-pci >"/sys/bus/pci/devices/$1/driver_override"
-	echo "$1" >/sys/bus/pci/drivers_probe 2>/dev/null
-}
-unbind() {
-	[ -e "/sys/bus/pci/devices/$1/driver" ] && echo "$1" >"/sys/bus/pci/devices/$1/driver/unbind"
-	echo >"/sys/bus/pci/devices/$1/driver_override"
-}
+. "${0%/*}/lib.sh"
 
 edu=$(bdf_of 0x1234 0x11e8)
 ivshmem=$(bdf_of 0x1af4 0x1110)
