@@ -1,0 +1,712 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! `follow`: what a VMM does with the revoke events of a dma-buf it mapped
+//! for a device's DMA. The tool takes another process's dma-buf (QEMU's
+//! dma-buf of a passed-through BAR, say), maps it into an IOAS of its own
+//! with `IOMMU_IOAS_MAP_FILE`, registers an eventfd with
+//! `DMA_BUF_IOCTL_IC_NOTIFY`, and on every signal reads the access state
+//! with `DMA_BUF_IOCTL_IC_INFO`: revoked, it unmaps; allowed again, it maps
+//! again; revoked for good, it stops. [`decide`] is the whole policy; the
+//! rest are the calls.
+
+use crate::{
+    ic::{buf_info, open_iommufd, state_names},
+    process::{own_fdinfo, Process},
+    sys::{errno_name, ioctl, last_errno, Error, Result},
+    uapi::{self, ioctl as nr},
+};
+use serde_json::{json, Value};
+use std::{
+    io::Write,
+    os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd},
+    sync::atomic::{AtomicI32, Ordering},
+    time::{Duration, Instant},
+};
+
+/// Where the buffer is mapped unless `--iova` says otherwise: above 4 GiB,
+/// out of the way of a small guest's RAM.
+pub const DEFAULT_IOVA: u64 = 0x1_0000_0000;
+/// Seconds to wait for the access changes, unless `--timeout` says.
+pub const DEFAULT_TIMEOUT: u64 = 60;
+
+/// What `follow` was asked to do.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options {
+    pub pid: i32,
+    pub fd: RawFd,
+    pub iova: u64,
+    /// Stop after this many handled access changes; `None`: never.
+    pub events: Option<u64>,
+    /// Give up after this many seconds; 0: never.
+    pub timeout: u64,
+}
+
+/// What to do with the mapping after an access change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// The mapping is as it should be.
+    Nothing,
+    /// Access was revoked: the mapping is dead, unmap it.
+    Unmap,
+    /// Access is allowed and nothing is mapped: map.
+    Map,
+    /// Access is allowed, but was revoked and allowed again since the
+    /// mapping was made (one read of the eventfd covered both changes): the
+    /// mapping is dead although the buffer is not revoked; unmap and map.
+    Remap,
+    /// Access is revoked for good: unmap if mapped, and stop.
+    Stop { unmap: bool },
+}
+
+/// The policy: given whether the tool holds a mapping, the state flags of
+/// `DMA_BUF_IOCTL_IC_INFO` read after the eventfd, and the eventfd's
+/// counter (the number of changes since the last read), what to do.
+///
+/// The kernel signals after each change of the state, and the state is
+/// read after the counter: every change the state shows was counted. A
+/// mapping made while access was allowed dies on a revoke and stays dead
+/// when access is allowed again (nothing maps again by itself). So, while
+/// mapped, a counter above 0 with access allowed now means a revoke came
+/// and went: the mapping is stale. (Rarely, that is a change the tool had
+/// seen already, e.g. before its first mapping; mapping again then costs a
+/// little and harms nothing.)
+pub fn decide(mapped: bool, flags: u32, changes: u64) -> Action {
+    if flags & uapi::INFO_REVOKED_FOR_GOOD != 0 {
+        return Action::Stop { unmap: mapped };
+    }
+    match (flags & uapi::INFO_REVOKED != 0, mapped, changes) {
+        (true, true, _) => Action::Unmap,
+        (true, false, _) => Action::Nothing,
+        (false, false, _) => Action::Map,
+        (false, true, 0) => Action::Nothing,
+        (false, true, _) => Action::Remap,
+    }
+}
+
+/// The number of access changes an action handled (the `--events` count).
+pub fn changes_handled(action: Action, mapped_again: bool) -> u64 {
+    match action {
+        Action::Nothing | Action::Stop { .. } => 0,
+        Action::Unmap => 1,
+        Action::Map => u64::from(mapped_again),
+        Action::Remap => 1 + u64::from(mapped_again),
+    }
+}
+
+/// The line of an event, in words or as one JSON object, written and
+/// flushed at once (a test script reads it through a pipe).
+struct Out {
+    json: bool,
+}
+
+impl Out {
+    fn say(
+        &self,
+        event: &str,
+        words: &str,
+        iova: Option<u64>,
+        flags: u32,
+        extra: Value,
+    ) -> Result<()> {
+        let line = if self.json {
+            let mut v = json!({ "event": event, "iova": iova, "state": state_names(flags) });
+            if let (Value::Object(map), Value::Object(extra)) = (&mut v, extra) {
+                map.extend(extra);
+            }
+            v.to_string()
+        } else {
+            words.to_string()
+        };
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}")
+            .and_then(|()| out.flush())
+            .map_err(|e| Error::Failed {
+                what: "writing to stdout".into(),
+                errno: e.raw_os_error().unwrap_or(libc::EIO),
+            })
+    }
+}
+
+/// The buffer, its mapping in an IOAS of the tool's own, and the eventfd
+/// registered on it. Dropping it unregisters and unmaps; [`Follower::close`]
+/// does so and reports errors.
+struct Follower {
+    iommufd: OwnedFd,
+    ioas: u32,
+    buf: OwnedFd,
+    eventfd: OwnedFd,
+    registered: bool,
+    mapped: bool,
+    iova: u64,
+    length: u64,
+}
+
+impl Follower {
+    /// `DMA_BUF_IOCTL_IC_NOTIFY` with `flags` (0: register).
+    fn notify(&self, flags: u32) -> Result<()> {
+        let mut arg = uapi::DmaBufIcNotify {
+            size: size_of::<uapi::DmaBufIcNotify>() as u32,
+            flags,
+            eventfd: self.eventfd.as_raw_fd(),
+            reserved: 0,
+        };
+        ioctl(
+            &self.buf,
+            nr::DMA_BUF_IOCTL_IC_NOTIFY,
+            &mut arg,
+            "DMA_BUF_IOCTL_IC_NOTIFY",
+        )
+        .map(|_| ())
+    }
+
+    /// Maps the whole buffer at the IOVA; false if access is revoked
+    /// (`ENODEV`).
+    fn map(&mut self) -> Result<bool> {
+        let mut arg = uapi::IoasMapFile {
+            size: size_of::<uapi::IoasMapFile>() as u32,
+            flags: uapi::MAP_FIXED_IOVA | uapi::MAP_READABLE | uapi::MAP_WRITEABLE,
+            ioas_id: self.ioas,
+            fd: self.buf.as_raw_fd(),
+            start: 0,
+            length: self.length,
+            iova: self.iova,
+        };
+        match ioctl(
+            &self.iommufd,
+            nr::IOMMU_IOAS_MAP_FILE,
+            &mut arg,
+            "IOMMU_IOAS_MAP_FILE",
+        ) {
+            Ok(_) => {
+                self.mapped = true;
+                Ok(true)
+            }
+            Err(e) if e.errno() == Some(libc::ENODEV) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Unmaps the buffer.
+    fn unmap(&mut self) -> Result<()> {
+        let mut arg = uapi::IoasUnmap {
+            size: size_of::<uapi::IoasUnmap>() as u32,
+            ioas_id: self.ioas,
+            iova: self.iova,
+            length: self.length,
+        };
+        ioctl(
+            &self.iommufd,
+            nr::IOMMU_IOAS_UNMAP,
+            &mut arg,
+            "IOMMU_IOAS_UNMAP",
+        )?;
+        self.mapped = false;
+        Ok(())
+    }
+
+    /// Reads and resets the eventfd's counter; 0 if it was not signalled.
+    fn changes(&self) -> Result<u64> {
+        let mut count = 0u64;
+        // SAFETY: Reads at most 8 bytes into a live, exclusively borrowed
+        // local of 8 bytes.
+        let n = unsafe {
+            libc::read(
+                self.eventfd.as_raw_fd(),
+                (&mut count as *mut u64).cast(),
+                size_of::<u64>(),
+            )
+        };
+        if n == size_of::<u64>() as isize {
+            return Ok(count);
+        }
+        match last_errno() {
+            libc::EAGAIN => Ok(0),
+            errno => Err(Error::Failed {
+                what: "reading the eventfd".into(),
+                errno,
+            }),
+        }
+    }
+
+    /// Unregisters the eventfd and unmaps; the first error is returned,
+    /// after both were tried.
+    fn close(&mut self) -> Result<()> {
+        let mut result = Ok(());
+        if self.registered {
+            self.registered = false;
+            result = self.notify(uapi::NOTIFY_REMOVE);
+        }
+        if self.mapped {
+            let unmapped = self.unmap();
+            // Whatever happened, closing the iommufd destroys the IOAS.
+            self.mapped = false;
+            result = result.and(unmapped);
+        }
+        result
+    }
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
+
+/// The signal that stopped the loop, 0 if none.
+static CAUGHT: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    CAUGHT.store(sig, Ordering::SeqCst);
+}
+
+/// SIGINT, SIGTERM and SIGHUP end the loop cleanly (unregistered and
+/// unmapped) instead of killing the tool. They are blocked but while
+/// ppoll(2) waits, so that none is lost between two waits. Dropping this
+/// restores the signal mask and the handlers.
+struct Signals {
+    wait_mask: libc::sigset_t,
+    old_mask: libc::sigset_t,
+    old: Vec<(libc::c_int, libc::sigaction)>,
+}
+
+impl Signals {
+    fn install() -> Result<Self> {
+        let failed = |what: &str| Error::Failed {
+            what: what.into(),
+            errno: last_errno(),
+        };
+        // SAFETY: `sigset_t` and `sigaction` are plain C data, valid when
+        // zeroed; every set is initialised by sigemptyset(3) before use.
+        let (mut block, mut act): (libc::sigset_t, libc::sigaction) =
+            unsafe { (std::mem::zeroed(), std::mem::zeroed()) };
+        // SAFETY: As above.
+        let mut old_mask: libc::sigset_t = unsafe { std::mem::zeroed() };
+        // SAFETY: Both sets are live, exclusively borrowed locals.
+        unsafe {
+            libc::sigemptyset(&mut block);
+            libc::sigemptyset(&mut act.sa_mask);
+        }
+        // The mask now, to wait with and to restore.
+        // SAFETY: Blocks nothing (`block` is empty) and writes the current
+        // mask into a live local.
+        let ret = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &block, &mut old_mask) };
+        if ret != 0 {
+            return Err(Error::Failed {
+                what: "pthread_sigmask".into(),
+                errno: ret,
+            });
+        }
+        // From here on, dropping `signals` on an error restores what was
+        // changed.
+        let mut signals = Self {
+            wait_mask: old_mask,
+            old_mask,
+            old: Vec::new(),
+        };
+        act.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            // SAFETY: As above, plain C data valid when zeroed.
+            let mut prev: libc::sigaction = unsafe { std::mem::zeroed() };
+            // SAFETY: Reads the current action into a live local.
+            if unsafe { libc::sigaction(sig, std::ptr::null(), &mut prev) } < 0 {
+                return Err(failed("sigaction"));
+            }
+            // A signal ignored by whoever started the tool (a background
+            // job's SIGINT) stays ignored.
+            if prev.sa_sigaction == libc::SIG_IGN {
+                continue;
+            }
+            // SAFETY: `act` is initialised and its handler only stores to
+            // an atomic, which is async-signal-safe.
+            if unsafe { libc::sigaction(sig, &act, std::ptr::null_mut()) } < 0 {
+                return Err(failed("sigaction"));
+            }
+            signals.old.push((sig, prev));
+            // SAFETY: `block` is an initialised, live local.
+            unsafe { libc::sigaddset(&mut block, sig) };
+        }
+        // SAFETY: `block` is initialised; the old mask is not wanted again.
+        let ret = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &block, std::ptr::null_mut()) };
+        if ret != 0 {
+            return Err(Error::Failed {
+                what: "pthread_sigmask".into(),
+                errno: ret,
+            });
+        }
+        Ok(signals)
+    }
+}
+
+impl Drop for Signals {
+    fn drop(&mut self) {
+        // Unblock first, with the handler still there: a pending signal
+        // then only sets `CAUGHT`.
+        // SAFETY: `old_mask` is the mask pthread_sigmask(3) returned.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.old_mask, std::ptr::null_mut()) };
+        for (sig, prev) in &self.old {
+            // SAFETY: `prev` is the action sigaction(2) returned for `sig`.
+            unsafe { libc::sigaction(*sig, prev, std::ptr::null_mut()) };
+        }
+    }
+}
+
+/// Waits until the eventfd is readable, a handled signal comes, or the
+/// deadline passes; true if the eventfd is readable.
+fn wait(eventfd: &OwnedFd, signals: &Signals, deadline: Option<Instant>) -> Result<bool> {
+    let timeout = deadline.map(|d| {
+        let left = d.saturating_duration_since(Instant::now());
+        libc::timespec {
+            tv_sec: left.as_secs() as libc::time_t,
+            tv_nsec: left.subsec_nanos() as libc::c_long,
+        }
+    });
+    let mut pfd = libc::pollfd {
+        fd: eventfd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ts = timeout.as_ref().map_or(std::ptr::null(), |t| t as *const _);
+    // SAFETY: One live `pollfd`, a timeout that is null or points to a
+    // live local, and an initialised signal mask.
+    let ret = unsafe { libc::ppoll(&mut pfd, 1, ts, &signals.wait_mask) };
+    match ret {
+        r if r > 0 => Ok(pfd.revents & libc::POLLIN != 0),
+        0 => Ok(false),
+        _ => match last_errno() {
+            libc::EINTR => Ok(false),
+            errno => Err(Error::Failed {
+                what: "ppoll".into(),
+                errno,
+            }),
+        },
+    }
+}
+
+/// How the loop ended.
+enum End {
+    /// `--events` changes were handled.
+    Events,
+    /// Access was revoked for good.
+    ForGood,
+    /// A signal asked the tool to stop.
+    Signal(i32),
+}
+
+/// `follow PID FD`.
+pub fn run(opts: &Options, json: bool) -> Result<Value> {
+    let out = Out { json };
+    let process = Process::open(opts.pid)?;
+    let buf = process.take(opts.fd)?;
+    let (pid, fd) = (opts.pid, opts.fd);
+    let info = own_fdinfo(&buf)
+        .ok_or_else(|| Error::Device(format!("fd {fd} of process {pid} is not a dma-buf")))?;
+    let length = info.size.filter(|&s| s > 0).ok_or_else(|| Error::Failed {
+        what: format!("the size of the dma-buf (fd {fd} of process {pid}) in its fdinfo"),
+        errno: libc::EINVAL,
+    })?;
+
+    let iommufd = open_iommufd()?;
+    let mut alloc = uapi::IoasAlloc {
+        size: size_of::<uapi::IoasAlloc>() as u32,
+        ..Default::default()
+    };
+    ioctl(
+        &iommufd,
+        nr::IOMMU_IOAS_ALLOC,
+        &mut alloc,
+        "IOMMU_IOAS_ALLOC",
+    )?;
+    // SAFETY: eventfd(2) takes two integers and touches no memory.
+    let raw = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+    if raw < 0 {
+        return Err(Error::Failed {
+            what: "eventfd".into(),
+            errno: last_errno(),
+        });
+    }
+    // SAFETY: eventfd(2) returned a new file descriptor that nothing else
+    // owns.
+    let eventfd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let mut f = Follower {
+        iommufd,
+        ioas: alloc.out_ioas_id,
+        buf,
+        eventfd,
+        registered: false,
+        mapped: false,
+        iova: opts.iova,
+        length,
+    };
+    // Registered before the state is first read and the buffer mapped: a
+    // change after the read is signalled, one before it is seen.
+    f.notify(0).map_err(|e| match e.errno() {
+        Some(libc::ENOTTY) => Error::Unsupported(
+            "this kernel cannot signal a dma-buf's access changes \
+             (DMA_BUF_IOCTL_IC_NOTIFY: ENOTTY)"
+                .into(),
+        ),
+        Some(libc::EOPNOTSUPP) => Error::Unsupported(format!(
+            "the exporter {} is outside the interconnect framework: nothing signals its \
+             revokes (DMA_BUF_IOCTL_IC_NOTIFY: EOPNOTSUPP)",
+            info.exporter
+        )),
+        _ => e,
+    })?;
+    f.registered = true;
+    out.say(
+        "follow",
+        &format!(
+            "following fd {fd} of process {pid}: exporter {}, {length} bytes, IOAS {}",
+            info.exporter, f.ioas
+        ),
+        None,
+        0,
+        json!({ "pid": pid, "fd": fd, "exporter": info.exporter, "length": length, "ioas": f.ioas }),
+    )?;
+
+    let signals = Signals::install()?;
+    let ended = follow(&mut f, &out, opts, &signals);
+    let closed = f.close();
+    drop(signals);
+    match ended? {
+        End::Signal(sig) => {
+            closed?;
+            // The shell's status of a process killed by `sig`.
+            std::process::exit(128 + sig);
+        }
+        End::Events | End::ForGood => closed?,
+    }
+    Ok(Value::Null)
+}
+
+/// The loop: the first mapping, then one action per signal of the eventfd.
+fn follow(f: &mut Follower, out: &Out, opts: &Options, signals: &Signals) -> Result<End> {
+    let iova = f.iova;
+    let length = f.length;
+    let mapped_words = format!("mapped at IOVA 0x{iova:x} ({length} bytes)");
+    let flags = buf_info(&f.buf)?.flags;
+    if flags & uapi::INFO_REVOKED_FOR_GOOD != 0 {
+        out.say(
+            "revoked-for-good",
+            "revoked for good",
+            None,
+            flags,
+            json!({}),
+        )?;
+        return Ok(End::ForGood);
+    }
+    if f.map()? {
+        out.say(
+            "mapped",
+            &mapped_words,
+            Some(iova),
+            flags,
+            json!({ "length": length }),
+        )?;
+    } else {
+        out.say(
+            "revoked-at-start",
+            &format!(
+                "revoked at start: not mapped (IOMMU_IOAS_MAP_FILE: {}); waiting for access \
+                 to be allowed again",
+                errno_name(libc::ENODEV)
+            ),
+            None,
+            flags,
+            json!({}),
+        )?;
+    }
+
+    let deadline = (opts.timeout > 0).then(|| Instant::now() + Duration::from_secs(opts.timeout));
+    let mut handled = 0u64;
+    loop {
+        if opts.events.is_some_and(|n| handled >= n) {
+            return Ok(End::Events);
+        }
+        let readable = wait(&f.eventfd, signals, deadline)?;
+        let sig = CAUGHT.load(Ordering::SeqCst);
+        if sig != 0 {
+            return Ok(End::Signal(sig));
+        }
+        if !readable {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(Error::Failed {
+                    what: format!(
+                        "timed out after {} s waiting for an access change",
+                        opts.timeout
+                    ),
+                    errno: libc::ETIMEDOUT,
+                });
+            }
+            continue;
+        }
+        let changes = f.changes()?;
+        if changes == 0 {
+            continue;
+        }
+        let flags = buf_info(&f.buf)?.flags;
+        let action = decide(f.mapped, flags, changes);
+        let state = json!({ "changes": changes });
+        let mut mapped_again = false;
+        match action {
+            Action::Nothing => {}
+            Action::Unmap | Action::Remap => {
+                f.unmap()?;
+                out.say(
+                    "revoked",
+                    &format!("revoked: unmapped IOVA 0x{iova:x}"),
+                    Some(iova),
+                    flags,
+                    state.clone(),
+                )?;
+            }
+            Action::Map => {}
+            Action::Stop { unmap } => {
+                if unmap {
+                    f.unmap()?;
+                }
+                let words = if unmap {
+                    format!("revoked for good: unmapped IOVA 0x{iova:x}")
+                } else {
+                    "revoked for good".into()
+                };
+                out.say(
+                    "revoked-for-good",
+                    &words,
+                    unmap.then_some(iova),
+                    flags,
+                    state,
+                )?;
+                return Ok(End::ForGood);
+            }
+        }
+        if matches!(action, Action::Map | Action::Remap) {
+            mapped_again = f.map()?;
+            if mapped_again {
+                out.say(
+                    "allowed-again",
+                    &format!("allowed again: {mapped_words}"),
+                    Some(iova),
+                    flags,
+                    json!({ "changes": changes, "length": length }),
+                )?;
+            } else {
+                // Revoked again between the read and the mapping: its
+                // signal is on the way.
+                out.say(
+                    "revoked-before-mapping",
+                    &format!(
+                        "allowed again, then revoked before the mapping \
+                         (IOMMU_IOAS_MAP_FILE: {}): not mapped",
+                        errno_name(libc::ENODEV)
+                    ),
+                    None,
+                    flags,
+                    state,
+                )?;
+            }
+        }
+        handled += changes_handled(action, mapped_again);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uapi::{
+        INFO_NEGOTIATES as N, INFO_REVOCABLE as R, INFO_REVOKED as X, INFO_REVOKED_FOR_GOOD as G,
+    };
+
+    #[test]
+    fn every_state() {
+        let allowed = N | R;
+        let revoked = N | R | X;
+        // The kernel sets "revoked" with "revoked for good"; either way it
+        // is the end.
+        for flags in [allowed | G, revoked | G] {
+            for changes in [0, 1, 3] {
+                assert_eq!(decide(true, flags, changes), Action::Stop { unmap: true });
+                assert_eq!(decide(false, flags, changes), Action::Stop { unmap: false });
+            }
+        }
+        for changes in [0, 1, 2, 7] {
+            assert_eq!(
+                decide(true, revoked, changes),
+                Action::Unmap,
+                "revoked, mapped"
+            );
+            assert_eq!(
+                decide(false, revoked, changes),
+                Action::Nothing,
+                "revoked, unmapped"
+            );
+            assert_eq!(
+                decide(false, allowed, changes),
+                Action::Map,
+                "allowed, unmapped"
+            );
+        }
+        // Allowed and mapped: fine, unless something changed meanwhile,
+        // which can only have been a revoke and its end.
+        assert_eq!(decide(true, allowed, 0), Action::Nothing);
+        for changes in [1, 2, 5] {
+            assert_eq!(decide(true, allowed, changes), Action::Remap);
+        }
+        // Only the state bits count: no "negotiates" or "revocable" needed.
+        assert_eq!(decide(true, X, 1), Action::Unmap);
+        assert_eq!(decide(false, 0, 1), Action::Map);
+    }
+
+    #[test]
+    fn a_vmm_session() {
+        // Mapped at start; memory disabled, enabled, disabled and enabled
+        // in one go, disabled, then the device goes away.
+        let allowed = N | R;
+        let revoked = N | R | X;
+        let mut mapped = true;
+        let mut handled = 0;
+        let mut seen = Vec::new();
+        for (flags, changes) in [
+            (revoked, 1),
+            (allowed, 1),
+            (allowed, 2),
+            (revoked, 1),
+            (revoked, 1), // a second revoke source: nothing changes for us
+            (revoked | G, 1),
+        ] {
+            let action = decide(mapped, flags, changes);
+            match action {
+                Action::Unmap => mapped = false,
+                Action::Map | Action::Remap => mapped = true,
+                Action::Stop { .. } => mapped = false,
+                Action::Nothing => {}
+            }
+            handled += changes_handled(action, true);
+            seen.push(action);
+        }
+        assert_eq!(
+            seen,
+            [
+                Action::Unmap,
+                Action::Map,
+                Action::Remap,
+                Action::Unmap,
+                Action::Nothing,
+                Action::Stop { unmap: false },
+            ]
+        );
+        assert_eq!(handled, 5);
+        assert!(!mapped);
+    }
+
+    #[test]
+    fn counted_changes() {
+        assert_eq!(changes_handled(Action::Nothing, false), 0);
+        assert_eq!(changes_handled(Action::Unmap, false), 1);
+        assert_eq!(changes_handled(Action::Map, true), 1);
+        // Revoked again before the mapping: that change comes next.
+        assert_eq!(changes_handled(Action::Map, false), 0);
+        assert_eq!(changes_handled(Action::Remap, true), 2);
+        assert_eq!(changes_handled(Action::Remap, false), 1);
+        assert_eq!(changes_handled(Action::Stop { unmap: true }, false), 0);
+    }
+}
