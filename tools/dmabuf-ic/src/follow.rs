@@ -203,30 +203,6 @@ impl Follower {
         Ok(())
     }
 
-    /// Reads and resets the eventfd's counter; 0 if it was not signalled.
-    fn changes(&self) -> Result<u64> {
-        let mut count = 0u64;
-        // SAFETY: Reads at most 8 bytes into a live, exclusively borrowed
-        // local of 8 bytes.
-        let n = unsafe {
-            libc::read(
-                self.eventfd.as_raw_fd(),
-                (&mut count as *mut u64).cast(),
-                size_of::<u64>(),
-            )
-        };
-        if n == size_of::<u64>() as isize {
-            return Ok(count);
-        }
-        match last_errno() {
-            libc::EAGAIN => Ok(0),
-            errno => Err(Error::Failed {
-                what: "reading the eventfd".into(),
-                errno,
-            }),
-        }
-    }
-
     /// Unregisters the eventfd and unmaps; the first error is returned,
     /// after both were tried.
     fn close(&mut self) -> Result<()> {
@@ -248,6 +224,46 @@ impl Follower {
 impl Drop for Follower {
     fn drop(&mut self) {
         let _ = self.close();
+    }
+}
+
+/// A new non-blocking eventfd.
+fn new_eventfd() -> Result<OwnedFd> {
+    // SAFETY: eventfd(2) takes two integers and touches no memory.
+    let raw = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+    if raw < 0 {
+        return Err(Error::Failed {
+            what: "eventfd".into(),
+            errno: last_errno(),
+        });
+    }
+    // SAFETY: eventfd(2) returned a new file descriptor that nothing else
+    // owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// Reads and resets an eventfd's counter: the number of access changes
+/// since the last read; 0 if it was not signalled.
+fn read_counter(eventfd: &OwnedFd) -> Result<u64> {
+    let mut count = 0u64;
+    // SAFETY: Reads at most 8 bytes into a live, exclusively borrowed
+    // local of 8 bytes.
+    let n = unsafe {
+        libc::read(
+            eventfd.as_raw_fd(),
+            (&mut count as *mut u64).cast(),
+            size_of::<u64>(),
+        )
+    };
+    if n == size_of::<u64>() as isize {
+        return Ok(count);
+    }
+    match last_errno() {
+        libc::EAGAIN => Ok(0),
+        errno => Err(Error::Failed {
+            what: "reading the eventfd".into(),
+            errno,
+        }),
     }
 }
 
@@ -394,6 +410,9 @@ enum End {
 /// `follow PID FD`.
 pub fn run(opts: &Options, json: bool) -> Result<Value> {
     let out = Out { json };
+    // First: a signal from here on waits until the eventfd is registered
+    // and the buffer mapped or not, and then ends the loop cleanly.
+    let signals = Signals::install()?;
     let process = Process::open(opts.pid)?;
     let buf = process.take(opts.fd)?;
     let (pid, fd) = (opts.pid, opts.fd);
@@ -415,17 +434,7 @@ pub fn run(opts: &Options, json: bool) -> Result<Value> {
         &mut alloc,
         "IOMMU_IOAS_ALLOC",
     )?;
-    // SAFETY: eventfd(2) takes two integers and touches no memory.
-    let raw = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-    if raw < 0 {
-        return Err(Error::Failed {
-            what: "eventfd".into(),
-            errno: last_errno(),
-        });
-    }
-    // SAFETY: eventfd(2) returned a new file descriptor that nothing else
-    // owns.
-    let eventfd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let eventfd = new_eventfd()?;
     let mut f = Follower {
         iommufd,
         ioas: alloc.out_ioas_id,
@@ -463,7 +472,6 @@ pub fn run(opts: &Options, json: bool) -> Result<Value> {
         json!({ "pid": pid, "fd": fd, "exporter": info.exporter, "length": length, "ioas": f.ioas }),
     )?;
 
-    let signals = Signals::install()?;
     let ended = follow(&mut f, &out, opts, &signals);
     let closed = f.close();
     drop(signals);
@@ -539,7 +547,7 @@ fn follow(f: &mut Follower, out: &Out, opts: &Options, signals: &Signals) -> Res
             }
             continue;
         }
-        let changes = f.changes()?;
+        let changes = read_counter(&f.eventfd)?;
         if changes == 0 {
             continue;
         }
@@ -551,13 +559,18 @@ fn follow(f: &mut Follower, out: &Out, opts: &Options, signals: &Signals) -> Res
             Action::Nothing => {}
             Action::Unmap | Action::Remap => {
                 f.unmap()?;
-                out.say(
-                    "revoked",
-                    &format!("revoked: unmapped IOVA 0x{iova:x}"),
-                    Some(iova),
-                    flags,
-                    state.clone(),
-                )?;
+                let (words, extra) = if action == Action::Remap {
+                    (
+                        format!(
+                            "revoked: unmapped IOVA 0x{iova:x} (revoked and allowed again \
+                             since the last signal)"
+                        ),
+                        json!({ "changes": changes, "stale": true }),
+                    )
+                } else {
+                    (format!("revoked: unmapped IOVA 0x{iova:x}"), state.clone())
+                };
+                out.say("revoked", &words, Some(iova), flags, extra)?;
             }
             Action::Map => {}
             Action::Stop { unmap } => {
@@ -696,6 +709,53 @@ mod tests {
         );
         assert_eq!(handled, 5);
         assert!(!mapped);
+    }
+
+    /// Adds `n` to an eventfd's counter, as the kernel's signal does.
+    fn signal(eventfd: &OwnedFd, n: u64) {
+        // SAFETY: Writes 8 bytes from a live local.
+        let w = unsafe { libc::write(eventfd.as_raw_fd(), (&n as *const u64).cast(), 8) };
+        assert_eq!(w, 8);
+    }
+
+    #[test]
+    fn eventfd_and_signals() {
+        let efd = new_eventfd().unwrap();
+        let signals = Signals::install().unwrap();
+        let soon = || Some(Instant::now() + Duration::from_millis(50));
+        // Nothing yet: the wait times out and the counter reads 0.
+        let start = Instant::now();
+        assert!(!wait(&efd, &signals, soon()).unwrap());
+        assert!(start.elapsed() >= Duration::from_millis(40));
+        assert_eq!(read_counter(&efd).unwrap(), 0);
+        // Two changes before the wait: one wake-up, both counted, reset.
+        signal(&efd, 1);
+        signal(&efd, 1);
+        assert!(wait(&efd, &signals, None).unwrap());
+        assert_eq!(read_counter(&efd).unwrap(), 2);
+        assert_eq!(read_counter(&efd).unwrap(), 0);
+        // A deadline in the past does not block.
+        assert!(!wait(&efd, &signals, Some(Instant::now())).unwrap());
+        // SIGHUP sent while the tool is busy (blocked) is not lost: the
+        // next wait returns at once and the signal is recorded, unless the
+        // test runs with SIGHUP ignored (nohup), when no handler is set.
+        if signals.old.iter().any(|(sig, _)| *sig == libc::SIGHUP) {
+            // SAFETY: Sends SIGHUP to this thread, which blocks it.
+            assert_eq!(
+                unsafe { libc::pthread_kill(libc::pthread_self(), libc::SIGHUP) },
+                0
+            );
+            let start = Instant::now();
+            assert!(!wait(
+                &efd,
+                &signals,
+                Some(Instant::now() + Duration::from_secs(5))
+            )
+            .unwrap());
+            assert!(start.elapsed() < Duration::from_secs(4));
+            assert_eq!(CAUGHT.swap(0, Ordering::SeqCst), libc::SIGHUP);
+        }
+        drop(signals);
     }
 
     #[test]
