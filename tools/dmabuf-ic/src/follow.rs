@@ -94,13 +94,14 @@ pub fn changes_handled(action: Action, mapped_again: bool) -> u64 {
 
 /// The line of an event, in words or as one JSON object, written and
 /// flushed at once (a test script reads it through a pipe).
-struct Out {
+struct Out<W: Write> {
     json: bool,
+    w: W,
 }
 
-impl Out {
+impl<W: Write> Out<W> {
     fn say(
-        &self,
+        &mut self,
         event: &str,
         words: &str,
         iova: Option<u64>,
@@ -116,14 +117,44 @@ impl Out {
         } else {
             words.to_string()
         };
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{line}")
-            .and_then(|()| out.flush())
+        writeln!(self.w, "{line}")
+            .and_then(|()| self.w.flush())
             .map_err(|e| Error::Failed {
                 what: "writing to stdout".into(),
                 errno: e.raw_os_error().unwrap_or(libc::EIO),
             })
     }
+}
+
+/// Why the wait for the next access change ended.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Wake {
+    /// The eventfd was signalled: this many changes since the last read.
+    Changes(u64),
+    /// Nothing to do (a spurious wake-up, an unhandled signal).
+    Idle,
+    /// The deadline passed.
+    TimedOut,
+    /// A signal asked the tool to stop.
+    Signal(i32),
+}
+
+/// What the loop needs of the kernel: the buffer's state, its mapping,
+/// and the wait for the next change. [`Follower`] makes the calls; the
+/// tests script them.
+trait Watched {
+    /// Where the buffer is mapped when it is, and its length.
+    fn iova(&self) -> u64;
+    fn length(&self) -> u64;
+    /// Whether the tool holds a mapping.
+    fn is_mapped(&self) -> bool;
+    /// The state flags of `DMA_BUF_IOCTL_IC_INFO`.
+    fn state(&mut self) -> Result<u32>;
+    /// Maps; false if access is revoked (`ENODEV`).
+    fn map(&mut self) -> Result<bool>;
+    fn unmap(&mut self) -> Result<()>;
+    /// Waits for the next change, a signal, or the deadline.
+    fn next(&mut self, deadline: Option<Instant>) -> Result<Wake>;
 }
 
 /// The buffer, its mapping in an IOAS of the tool's own, and the eventfd
@@ -138,6 +169,52 @@ struct Follower {
     mapped: bool,
     iova: u64,
     length: u64,
+    /// Restored when the follower is dropped, after it closed.
+    signals: Signals,
+}
+
+impl Watched for Follower {
+    fn iova(&self) -> u64 {
+        self.iova
+    }
+
+    fn length(&self) -> u64 {
+        self.length
+    }
+
+    fn is_mapped(&self) -> bool {
+        self.mapped
+    }
+
+    fn state(&mut self) -> Result<u32> {
+        Ok(buf_info(&self.buf)?.flags)
+    }
+
+    fn map(&mut self) -> Result<bool> {
+        Follower::map(self)
+    }
+
+    fn unmap(&mut self) -> Result<()> {
+        Follower::unmap(self)
+    }
+
+    fn next(&mut self, deadline: Option<Instant>) -> Result<Wake> {
+        let readable = wait(&self.eventfd, &self.signals, deadline)?;
+        let sig = CAUGHT.load(Ordering::SeqCst);
+        if sig != 0 {
+            return Ok(Wake::Signal(sig));
+        }
+        if readable {
+            return Ok(match read_counter(&self.eventfd)? {
+                0 => Wake::Idle,
+                n => Wake::Changes(n),
+            });
+        }
+        Ok(match deadline {
+            Some(d) if Instant::now() >= d => Wake::TimedOut,
+            _ => Wake::Idle,
+        })
+    }
 }
 
 impl Follower {
@@ -398,6 +475,7 @@ fn wait(eventfd: &OwnedFd, signals: &Signals, deadline: Option<Instant>) -> Resu
 }
 
 /// How the loop ended.
+#[derive(Debug, PartialEq)]
 enum End {
     /// `--events` changes were handled.
     Events,
@@ -409,7 +487,10 @@ enum End {
 
 /// `follow PID FD`.
 pub fn run(opts: &Options, json: bool) -> Result<Value> {
-    let out = Out { json };
+    let mut out = Out {
+        json,
+        w: std::io::stdout(),
+    };
     // First: a signal from here on waits until the eventfd is registered
     // and the buffer mapped or not, and then ends the loop cleanly.
     let signals = Signals::install()?;
@@ -444,6 +525,7 @@ pub fn run(opts: &Options, json: bool) -> Result<Value> {
         mapped: false,
         iova: opts.iova,
         length,
+        signals,
     };
     // Registered before the state is first read and the buffer mapped: a
     // change after the read is signalled, one before it is seen.
@@ -472,9 +554,10 @@ pub fn run(opts: &Options, json: bool) -> Result<Value> {
         json!({ "pid": pid, "fd": fd, "exporter": info.exporter, "length": length, "ioas": f.ioas }),
     )?;
 
-    let ended = follow(&mut f, &out, opts, &signals);
+    let ended = follow(&mut f, &mut out, opts);
     let closed = f.close();
-    drop(signals);
+    // Restores the signals.
+    drop(f);
     match ended? {
         End::Signal(sig) => {
             closed?;
@@ -487,11 +570,11 @@ pub fn run(opts: &Options, json: bool) -> Result<Value> {
 }
 
 /// The loop: the first mapping, then one action per signal of the eventfd.
-fn follow(f: &mut Follower, out: &Out, opts: &Options, signals: &Signals) -> Result<End> {
-    let iova = f.iova;
-    let length = f.length;
+fn follow<W: Write>(f: &mut impl Watched, out: &mut Out<W>, opts: &Options) -> Result<End> {
+    let iova = f.iova();
+    let length = f.length();
     let mapped_words = format!("mapped at IOVA 0x{iova:x} ({length} bytes)");
-    let flags = buf_info(&f.buf)?.flags;
+    let flags = f.state()?;
     if flags & uapi::INFO_REVOKED_FOR_GOOD != 0 {
         out.say(
             "revoked-for-good",
@@ -530,33 +613,26 @@ fn follow(f: &mut Follower, out: &Out, opts: &Options, signals: &Signals) -> Res
         if opts.events.is_some_and(|n| handled >= n) {
             return Ok(End::Events);
         }
-        let readable = wait(&f.eventfd, signals, deadline)?;
-        let sig = CAUGHT.load(Ordering::SeqCst);
-        if sig != 0 {
-            return Ok(End::Signal(sig));
-        }
-        if !readable {
-            if deadline.is_some_and(|d| Instant::now() >= d) {
+        let changes = match f.next(deadline)? {
+            Wake::Changes(n) => n,
+            Wake::Idle => continue,
+            Wake::Signal(sig) => return Ok(End::Signal(sig)),
+            Wake::TimedOut => {
                 return Err(Error::Failed {
                     what: format!(
                         "timed out after {} s waiting for an access change",
                         opts.timeout
                     ),
                     errno: libc::ETIMEDOUT,
-                });
+                })
             }
-            continue;
-        }
-        let changes = read_counter(&f.eventfd)?;
-        if changes == 0 {
-            continue;
-        }
-        let flags = buf_info(&f.buf)?.flags;
-        let action = decide(f.mapped, flags, changes);
+        };
+        let flags = f.state()?;
+        let action = decide(f.is_mapped(), flags, changes);
         let state = json!({ "changes": changes });
         let mut mapped_again = false;
         match action {
-            Action::Nothing => {}
+            Action::Nothing | Action::Map => {}
             Action::Unmap | Action::Remap => {
                 f.unmap()?;
                 let (words, extra) = if action == Action::Remap {
@@ -572,7 +648,6 @@ fn follow(f: &mut Follower, out: &Out, opts: &Options, signals: &Signals) -> Res
                 };
                 out.say("revoked", &words, Some(iova), flags, extra)?;
             }
-            Action::Map => {}
             Action::Stop { unmap } => {
                 if unmap {
                     f.unmap()?;
@@ -756,6 +831,246 @@ mod tests {
             assert_eq!(CAUGHT.swap(0, Ordering::SeqCst), libc::SIGHUP);
         }
         drop(signals);
+    }
+
+    const ALLOWED: u32 = N | R;
+    const REVOKED: u32 = N | R | X;
+    const GONE: u32 = N | R | X | G;
+
+    /// The kernel, scripted: each wake-up sets the state it shows.
+    struct Fake {
+        /// The state now, and the wake-ups to come with the state each
+        /// leaves behind; none left: the deadline passed.
+        flags: u32,
+        wakes: Vec<(Wake, u32)>,
+        /// What the maps to come return (true if none is given).
+        maps: Vec<bool>,
+        mapped: bool,
+        /// The calls, in order.
+        calls: Vec<&'static str>,
+    }
+
+    impl Fake {
+        fn new(flags: u32, wakes: &[(Wake, u32)], maps: &[bool]) -> Self {
+            Self {
+                flags,
+                wakes: wakes.iter().rev().copied().collect(),
+                maps: maps.iter().rev().copied().collect(),
+                mapped: false,
+                calls: Vec::new(),
+            }
+        }
+    }
+
+    impl Watched for Fake {
+        fn iova(&self) -> u64 {
+            DEFAULT_IOVA
+        }
+        fn length(&self) -> u64 {
+            0x40_0000
+        }
+        fn is_mapped(&self) -> bool {
+            self.mapped
+        }
+        fn state(&mut self) -> Result<u32> {
+            self.calls.push("info");
+            Ok(self.flags)
+        }
+        fn map(&mut self) -> Result<bool> {
+            assert!(!self.mapped, "mapped twice at the same IOVA");
+            self.calls.push("map");
+            self.mapped = self.maps.pop().unwrap_or(true);
+            Ok(self.mapped)
+        }
+        fn unmap(&mut self) -> Result<()> {
+            assert!(self.mapped, "unmapped what is not mapped");
+            self.calls.push("unmap");
+            self.mapped = false;
+            Ok(())
+        }
+        fn next(&mut self, _: Option<Instant>) -> Result<Wake> {
+            let Some((wake, flags)) = self.wakes.pop() else {
+                return Ok(Wake::TimedOut);
+            };
+            self.flags = flags;
+            Ok(wake)
+        }
+    }
+
+    /// Runs the loop on `fake`; returns how it ended and the lines.
+    fn run_fake(fake: &mut Fake, events: Option<u64>, json: bool) -> (Result<End>, Vec<String>) {
+        let opts = Options {
+            pid: 1,
+            fd: 3,
+            iova: DEFAULT_IOVA,
+            events,
+            timeout: 60,
+        };
+        let mut out = Out {
+            json,
+            w: Vec::new(),
+        };
+        let end = follow(fake, &mut out, &opts);
+        let text = String::from_utf8(out.w).unwrap();
+        (end, text.lines().map(String::from).collect())
+    }
+
+    const MAPPED: &str = "mapped at IOVA 0x100000000 (4194304 bytes)";
+    const UNMAPPED: &str = "revoked: unmapped IOVA 0x100000000";
+    const AGAIN: &str = "allowed again: mapped at IOVA 0x100000000 (4194304 bytes)";
+
+    #[test]
+    fn loop_revoke_and_restore() {
+        // Memory decoding off and on in the guest; --events 2.
+        let mut fake = Fake::new(
+            ALLOWED,
+            &[
+                (Wake::Changes(1), REVOKED),
+                (Wake::Idle, REVOKED),
+                (Wake::Changes(1), ALLOWED),
+            ],
+            &[],
+        );
+        let (end, lines) = run_fake(&mut fake, Some(2), false);
+        assert_eq!(end.unwrap(), End::Events);
+        assert_eq!(lines, [MAPPED, UNMAPPED, AGAIN]);
+        assert_eq!(fake.calls, ["info", "map", "info", "unmap", "info", "map"]);
+        assert!(
+            fake.mapped,
+            "mapped at the end: run() unmaps on its way out"
+        );
+    }
+
+    #[test]
+    fn loop_revoked_at_start_then_gone() {
+        let mut fake = Fake::new(
+            REVOKED,
+            &[
+                // The signal of the revoke the first map ran into.
+                (Wake::Changes(1), REVOKED),
+                (Wake::Changes(1), ALLOWED),
+                (Wake::Changes(1), GONE),
+                (Wake::Changes(1), ALLOWED),
+            ],
+            &[false],
+        );
+        let (end, lines) = run_fake(&mut fake, None, false);
+        assert_eq!(end.unwrap(), End::ForGood);
+        assert_eq!(
+            lines,
+            [
+                "revoked at start: not mapped (IOMMU_IOAS_MAP_FILE: ENODEV); waiting for \
+                 access to be allowed again",
+                AGAIN,
+                "revoked for good: unmapped IOVA 0x100000000",
+            ]
+        );
+        assert!(!fake.mapped);
+        assert_eq!(fake.wakes.len(), 1, "stopped at the revoke for good");
+    }
+
+    #[test]
+    fn loop_gone_at_start() {
+        let mut fake = Fake::new(GONE, &[(Wake::Changes(1), ALLOWED)], &[]);
+        let (end, lines) = run_fake(&mut fake, None, false);
+        assert_eq!(end.unwrap(), End::ForGood);
+        assert_eq!(lines, ["revoked for good"]);
+        assert_eq!(fake.calls, ["info"], "nothing mapped");
+    }
+
+    #[test]
+    fn loop_coalesced_changes() {
+        // A revoke and its end in one read of the counter: the mapping is
+        // stale and made again; both changes count.
+        let mut fake = Fake::new(ALLOWED, &[(Wake::Changes(2), ALLOWED)], &[]);
+        let (end, lines) = run_fake(&mut fake, Some(2), false);
+        assert_eq!(end.unwrap(), End::Events);
+        assert_eq!(
+            lines,
+            [
+                MAPPED,
+                "revoked: unmapped IOVA 0x100000000 (revoked and allowed again since the \
+                 last signal)",
+                AGAIN,
+            ]
+        );
+        assert_eq!(fake.calls, ["info", "map", "info", "unmap", "map"]);
+    }
+
+    #[test]
+    fn loop_revoked_before_mapping() {
+        // Allowed, but revoked again before MAP_FILE: not counted, and the
+        // next signal (that revoke) finds nothing to do.
+        let mut fake = Fake::new(
+            ALLOWED,
+            &[
+                (Wake::Changes(1), REVOKED),
+                (Wake::Changes(1), ALLOWED),
+                (Wake::Changes(1), REVOKED),
+                (Wake::Changes(1), ALLOWED),
+            ],
+            &[true, false, true],
+        );
+        let (end, lines) = run_fake(&mut fake, Some(2), false);
+        assert_eq!(end.unwrap(), End::Events);
+        assert_eq!(
+            lines,
+            [
+                MAPPED,
+                UNMAPPED,
+                "allowed again, then revoked before the mapping (IOMMU_IOAS_MAP_FILE: \
+                 ENODEV): not mapped",
+                AGAIN,
+            ]
+        );
+    }
+
+    #[test]
+    fn loop_timeout_and_signal() {
+        let mut fake = Fake::new(ALLOWED, &[(Wake::Idle, ALLOWED)], &[]);
+        let (end, lines) = run_fake(&mut fake, Some(1), false);
+        let err = end.unwrap_err();
+        assert_eq!(err.exit_code(), 1);
+        assert!(
+            err.to_string()
+                .starts_with("timed out after 60 s waiting for an access change: ETIMEDOUT"),
+            "{err}"
+        );
+        assert_eq!(lines, [MAPPED]);
+
+        let mut fake = Fake::new(ALLOWED, &[(Wake::Signal(libc::SIGTERM), ALLOWED)], &[]);
+        let (end, _) = run_fake(&mut fake, None, false);
+        assert_eq!(end.unwrap(), End::Signal(libc::SIGTERM));
+
+        // --events 0: mapped, then done.
+        let mut fake = Fake::new(ALLOWED, &[], &[]);
+        assert_eq!(run_fake(&mut fake, Some(0), false).0.unwrap(), End::Events);
+    }
+
+    #[test]
+    fn loop_json() {
+        let mut fake = Fake::new(
+            ALLOWED,
+            &[(Wake::Changes(1), REVOKED), (Wake::Changes(3), GONE)],
+            &[],
+        );
+        let (end, lines) = run_fake(&mut fake, None, true);
+        assert_eq!(end.unwrap(), End::ForGood);
+        let objs: Vec<Value> = lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            objs,
+            [
+                json!({ "event": "mapped", "iova": DEFAULT_IOVA, "length": 0x40_0000,
+                        "state": ["negotiates", "revocable"] }),
+                json!({ "event": "revoked", "iova": DEFAULT_IOVA, "changes": 1,
+                        "state": ["negotiates", "revocable", "revoked"] }),
+                json!({ "event": "revoked-for-good", "iova": null, "changes": 3,
+                        "state": ["negotiates", "revocable", "revoked", "revoked-for-good"] }),
+            ]
+        );
     }
 
     #[test]
