@@ -99,13 +99,14 @@ shm_fd=$(fd_of_size "$(bar_size "$ivshmem" 2)")
 nvme_fd=$(fd_of_size "$(bar_size "$nvme" 0)")
 # section FD FILE: the part of `dmabuf-ic buffers` output about fd FD.
 section() { awk -v fd="fd $1:" '/^fd [0-9]+:/ { on = ($1 " " $2 == fd) } on' "$2"; }
+# iommufd's attachments carry the name of its device, /dev/iommu.
 
 t_imported() {
 	[ -n "$shm_fd" ] || { echo "QEMU holds no dma-buf of ivshmem's BAR 2"; return 1; }
 	dmabuf-ic buffers "$qpid" >/tmp/b-mapped.txt || { cat /tmp/b-mapped.txt; return 1; }
 	cat /tmp/b-mapped.txt
 	section "$shm_fd" /tmp/b-mapped.txt >/tmp/shm.txt
-	has "imported by iommufd through phys-list, mapped" /tmp/shm.txt && lacks revoked /tmp/shm.txt
+	has "imported by iommu through phys-list, mapped" /tmp/shm.txt && lacks revoked /tmp/shm.txt
 }
 check "iommufd imports QEMU's dma-buf of ivshmem's BAR through phys-list (dmabuf-ic buffers)" t_imported
 
@@ -119,7 +120,7 @@ t_nvme() {
 	[ -n "$nvme_fd" ] || { echo "QEMU holds no dma-buf of the whole of NVMe's BAR 0"; return 1; }
 	section "$nvme_fd" /tmp/b-mapped.txt >/tmp/nvme.txt
 	cat /tmp/nvme.txt
-	[ "$(grep -c "imported by iommufd through phys-list, mapped" /tmp/nvme.txt)" = 2 ]
+	[ "$(grep -c "imported by iommu through phys-list, mapped" /tmp/nvme.txt)" = 2 ]
 }
 check "NVMe's BAR 0 (MSI-X table inside): one dma-buf of the whole BAR, mapped in two parts" t_nvme
 
@@ -147,7 +148,7 @@ t_on() {
 	dmabuf-ic buffers "$qpid" >/tmp/b-on.txt
 	section "$shm_fd" /tmp/b-on.txt >/tmp/shm.txt
 	cat /tmp/shm.txt
-	lacks "revoked" /tmp/shm.txt && has "imported by iommufd through phys-list, mapped" /tmp/shm.txt
+	lacks "revoked" /tmp/shm.txt && has "imported by iommu through phys-list, mapped" /tmp/shm.txt
 }
 check "memory on: allowed again, QEMU has mapped the BAR again itself" t_on
 t_follow_again() { wait_line /tmp/follow.out "allowed again: mapped" 60 && wait "$fpid"; }
