@@ -8,7 +8,7 @@
 edu=$(bdf_of 0x1234 0x11e8)
 ivshmem=$(bdf_of 0x1af4 0x1110)
 rng=$(bdf_of 0x1af4 0x1044)
-echo "1..12"
+echo "1..15"
 unbind "$edu"
 bind_vfio "$ivshmem"
 bind_vfio "$rng"
@@ -72,6 +72,14 @@ check "a range beyond the BAR: exit 1 with EINVAL" t_beyond_bar
 check "a missing BAR: exit 1" status 1 dmabuf-ic inspect "$ivshmem" --bar 5
 check "bad usage: exit 2" status 2 dmabuf-ic frobnicate
 check "a kernel without the dma-buf import (ENOTTY): exit 4" t_no_feature
+# buffers and follow against QEMU 11: scripts/guest/vmm.sh. Here, their
+# answers for processes without dma-bufs.
+t_buffers_none() {
+	dmabuf-ic buffers $$ >/tmp/buffers.txt && has "holds no dma-buf" /tmp/buffers.txt
+}
+check "buffers of a process without dma-bufs: says so" t_buffers_none
+check "buffers of no such process: exit 3" status 3 dmabuf-ic buffers 4194304
+check "follow of a file that is no dma-buf: exit 3" status 3 dmabuf-ic follow $$ 0
 bind_vfio "$edu"
 check "demo: peer-to-peer DMA, revoke, blocked, map again" t_demo
 [ "$failed" = 0 ]
