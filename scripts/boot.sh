@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0
 # Boot the test kernel in QEMU (TCG) and run one list of the guest:
 #   boot.sh RUN [kunit]
-# RUN is a list of scripts/guest (mock, iommu, lazy, demo, bench) or
+# RUN is a list of scripts/guest (mock, iommu, lazy, demo, bench, vmm) or
 # inject-warn. The "mock" guest, which runs iommufd's selftests on iommufd's
 # test mock, has no vIOMMU; every other guest has QEMU's intel-iommu, in
 # strict mode with caching mode, except "lazy" (non-strict, no caching
 # mode). All have edu and ivshmem; all but "bench" two more ivshmem
-# devices for ivshmem-devmem.
+# devices for ivshmem-devmem. The "vmm" guest also has an NVMe controller,
+# and its initramfs carries QEMU 11 (scripts/qemu11.sh), which passes edu,
+# ivshmem and the NVMe controller through to a VM of its own.
 # KUnit runs at boot only when the second argument is "kunit". The kernel
 # console goes to $LOGS/console-RUN.log, the guest's results to
 # $LOGS/results-RUN.log.
@@ -18,12 +20,23 @@ mode=${1:-mock}
 kunit=0
 [ "${2:-}" = kunit ] && kunit=1
 timeout=${DMABUF_IC_GUEST_TIMEOUT:-1200}
-kernel=$OBJ/arch/x86/boot/bzImage
+# DMABUF_IC_KERNEL boots another kernel with the same initramfs (pristine
+# 7.2, say, to compare; its tests of this project's interfaces then fail).
+kernel=${DMABUF_IC_KERNEL:-$OBJ/arch/x86/boot/bzImage}
 initrd=$INITRAMFS/initramfs.cpio.gz
 console=$LOGS/console-$mode.log
 results=$LOGS/results-$mode.log
 [ -f "$kernel" ] || die "no kernel image: run scripts/build.sh first"
 [ -f "$initrd" ] || die "no initramfs: run scripts/initramfs.sh first"
+nvme=()
+if [ "$mode" = vmm ]; then
+	[ -f "$INITRAMFS/vmm.cpio.gz" ] || die "no QEMU 11 for the vmm guest: run scripts/qemu11.sh first"
+	# Linux unpacks concatenated archives one after the other.
+	cat "$initrd" "$INITRAMFS/vmm.cpio.gz" >"$INITRAMFS/initramfs-vmm.cpio.gz"
+	initrd=$INITRAMFS/initramfs-vmm.cpio.gz
+	# No guest driver claims it (no block layer): QEMU 11 takes it.
+	nvme=(-device nvme,serial=dmabufic)
+fi
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (make deps)"
 
 # ivshmem's BAR2 is backed by this host file, so the host can see what
@@ -144,7 +157,7 @@ qemu_args=(
 	# reset fails with ENOTTY.
 	-device pcie-root-port,id=rp1,chassis=1,x-speed=5
 	-device virtio-rng-pci,bus=rp1,disable-legacy=on
-	"${devmem[@]}"
+	"${devmem[@]}" "${nvme[@]}"
 	-kernel "$kernel" -initrd "$initrd"
 	-append "$cmdline"
 	-display none -monitor none -nic none -no-reboot

@@ -27,7 +27,6 @@ PACKAGES=(
 	python3-sphinx
 	debian-archive-keyring
 )
-DEBIAN_MIRROR=${DMABUF_IC_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 SUDO=
 need_root() {
@@ -80,15 +79,11 @@ tarball_from_deb() {
 # Downloads linux-source-7.2 from Debian unstable into $1 with an apt
 # configuration of its own: its own source list, lists and archives.
 download_from_unstable() {
-	local dir=$1 apt
-	mkdir -p "$dir/lists/partial" "$dir/archives/partial"
-	echo "deb $DEBIAN_MIRROR sid main" >"$dir/sources.list"
-	apt=(-o "Dir::Etc::sourcelist=$dir/sources.list" -o Dir::Etc::sourceparts=/dev/null
-		-o "Dir::State::Lists=$dir/lists" -o "Dir::Cache::archives=$dir/archives"
-		-o APT::Get::List-Cleanup=0)
+	local dir=$1
+	unstable_apt "$dir"
 	run_logged apt-unstable-update "apt-get update of Debian unstable ($DEBIAN_MIRROR) failed" \
-		apt-get "${apt[@]}" update -q
-	(cd "$dir" && apt-get "${apt[@]}" download "$KERNEL_PKG") >"$LOGS/apt-unstable-download.log" 2>&1 ||
+		apt-get "${UNSTABLE_APT[@]}" update -q
+	(cd "$dir" && apt-get "${UNSTABLE_APT[@]}" download "$KERNEL_PKG") >"$LOGS/apt-unstable-download.log" 2>&1 ||
 		return 1
 	ls "$dir"/"${KERNEL_PKG}"_*_all.deb
 }

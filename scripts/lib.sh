@@ -38,6 +38,19 @@ KMAKE_ARGS=(
 	CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver
 )
 
+# unstable_apt DIR: sets UNSTABLE_APT to apt-get options that read Debian
+# unstable's package lists into DIR with a source list, lists and archive
+# cache of their own, so the system's apt sources and state stay untouched.
+DEBIAN_MIRROR=${DMABUF_IC_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+unstable_apt() {
+	local dir=$1
+	mkdir -p "$dir/lists/partial" "$dir/archives/partial" "$dir/cache"
+	echo "deb $DEBIAN_MIRROR sid main" >"$dir/sources.list"
+	UNSTABLE_APT=(-o "Dir::Etc::sourcelist=$dir/sources.list" -o Dir::Etc::sourceparts=/dev/null
+		-o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache"
+		-o "Dir::Cache::archives=$dir/archives" -o APT::Get::List-Cleanup=0)
+}
+
 START_TIME=${DMABUF_IC_START:-$(date +%s)}
 export DMABUF_IC_START=$START_TIME
 
@@ -74,9 +87,10 @@ kmake() {
 	make "${KMAKE_ARGS[@]}" "$@"
 }
 
-# begins_with FILE HEX: true if the first 2048 bytes of FILE (a guest
-# device's memory, backed by a host file) are all the byte HEX ("5c"), the
-# size of an edu DMA in the tests.
+# begins_with FILE HEX [OFFSET]: true if the 2048 bytes of FILE (a guest
+# device's memory, backed by a host file) at OFFSET (default 0) are all the
+# byte HEX ("5c"); 2048 bytes is the size of an edu DMA in the tests.
 begins_with() {
-	[ "$(head -c 2048 "$1" 2>/dev/null | od -An -tx1 -v | tr -s ' \n' '\n' | grep -cx "$2")" = 2048 ]
+	[ "$(tail -c +$((${3:-0} + 1)) "$1" 2>/dev/null | head -c 2048 | od -An -tx1 -v |
+		tr -s ' \n' '\n' | grep -cx "$2")" = 2048 ]
 }

@@ -8,11 +8,7 @@ echo "Rust dma-buf and interconnect tests (KUnit, run at boot):"
 dmesg | sed -n 's/^\[[ 0-9.]*\] *//p' | grep -E '^ *(not )?ok [0-9]+ rust_doctest_kernel_dma_buf' |
 	sed 's/^ */  /'
 echo
-bdf_of() {
-	for d in /sys/bus/pci/devices/*; do
-		[ "$(cat "$d/vendor"):$(cat "$d/device")" = "$1:$2" ] && basename "$d" && return
-	done
-}
+. "${0%/*}/lib.sh"
 edu=$(bdf_of 0x1234 0x11e8)
 ivshmem=$(bdf_of 0x1af4 0x1110)
 fail() {

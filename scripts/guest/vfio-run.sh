@@ -10,15 +10,7 @@
 devices=$1
 shift
 
-# bdf_of VENDOR DEVICE: the address of the first such device, or nothing.
-bdf_of() {
-	for d in /sys/bus/pci/devices/*; do
-		if [ "$(cat "$d/vendor")" = "$1" ] && [ "$(cat "$d/device")" = "$2" ]; then
-			basename "$d"
-			return
-		fi
-	done
-}
+. "${0%/*}/lib.sh"
 
 bdfs=
 for id in $(echo "$devices" | tr ',' ' '); do

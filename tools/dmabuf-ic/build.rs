@@ -115,6 +115,11 @@ const LAYOUT: &[(&str, &str, &[&str])] = &[
         "dma_buf_ic_info_attachment",
         &["importer", "interconnect", "flags", "__reserved"],
     ),
+    (
+        "linux/dma-buf.h",
+        "dma_buf_ic_notify",
+        &["size", "flags", "eventfd", "__reserved"],
+    ),
 ];
 
 /// Constants the tool uses, as the headers define them.
@@ -134,6 +139,12 @@ const CONSTANTS: &[&str] = &[
     "IOMMU_DMABUF_GET_INFO",
     "DMA_BUF_IOCTL_IC_INFO",
     "DMA_BUF_IC_NAME_LEN",
+    "DMA_BUF_IC_INFO_NEGOTIATES",
+    "DMA_BUF_IC_INFO_REVOCABLE",
+    "DMA_BUF_IC_INFO_REVOKED",
+    "DMA_BUF_IC_INFO_REVOKED_FOR_GOOD",
+    "DMA_BUF_IOCTL_IC_NOTIFY",
+    "DMA_BUF_IC_NOTIFY_REMOVE",
 ];
 
 fn main() {

@@ -157,14 +157,19 @@ pub fn buf_info(fd: &impl AsRawFd) -> Result<BufInfo> {
     })
 }
 
+/// The names of the state flags of `DMA_BUF_IOCTL_IC_INFO` set in `flags`.
+pub fn state_names(flags: u32) -> Vec<&'static str> {
+    uapi::INFO_FLAGS
+        .iter()
+        .filter(|(bit, _)| flags & bit != 0)
+        .map(|(_, n)| *n)
+        .collect()
+}
+
 impl BufInfo {
     /// The state flags, by name.
     pub fn flag_names(&self) -> Vec<&'static str> {
-        uapi::INFO_FLAGS
-            .iter()
-            .filter(|(bit, _)| self.flags & bit != 0)
-            .map(|(_, n)| *n)
-            .collect()
+        state_names(self.flags)
     }
 
     /// The report as JSON.
@@ -186,7 +191,13 @@ impl BufInfo {
 
     /// The report in words, one line per item, indented by `indent`.
     pub fn describe(&self, indent: &str) -> String {
-        let mut out = format!("{indent}state: {}\n", self.flag_names().join(", "));
+        let names = self.flag_names();
+        let state = if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join(", ")
+        };
+        let mut out = format!("{indent}state: {state}\n");
         for (i, o) in self.offers.iter().enumerate() {
             let p2p = if o.flags & uapi::OFFER_P2P != 0 {
                 " (peer-to-peer MMIO)"

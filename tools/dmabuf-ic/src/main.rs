@@ -2,11 +2,14 @@
 //! `dmabuf-ic`: what this kernel can do with dma-buf interconnects, for VMM
 //! authors and operators. Lists the VFIO devices whose BARs can be exported
 //! as dma-bufs, reports what iommufd and a given BAR's dma-buf support, and
-//! runs the peer-to-peer demo step by step. `--json` prints one JSON
-//! document instead of words.
+//! runs the peer-to-peer demo step by step; lists the dma-bufs a process
+//! holds, and keeps an IOMMU mapping of one in step with its revokes as a
+//! VMM would. `--json` prints JSON instead of words.
 
 mod demo;
+mod follow;
 mod ic;
+mod process;
 mod sys;
 mod uapi;
 
@@ -28,9 +31,22 @@ commands:
   demo                    peer-to-peer DMA from QEMU's edu into ivshmem's
                           BAR through a dma-buf mapped by iommufd, then
                           revoke and map again, step by step
+  buffers PID             the dma-bufs that process PID holds: fd, size,
+                          exporter, and what the interconnect framework
+                          reports of each (root: needs ptrace access)
+  follow PID FD [--iova ADDR] [--events N] [--timeout SECONDS]
+                          keep an IOMMU mapping of the dma-buf FD of process
+                          PID in step with its access state, as a VMM does:
+                          map it at IOVA ADDR (default 0x100000000) into an
+                          IOAS of its own, unmap when revoked, map again
+                          when allowed; stop after N access changes or when
+                          revoked for good, fail after SECONDS (default 60;
+                          0: wait forever); --json: one object per line
+                          (root: needs ptrace access)
 
-exit status: 0 success, 1 a call failed, 2 bad usage, 3 no such device or
-not bound to vfio-pci, 4 the kernel lacks the feature";
+exit status: 0 success, 1 a call failed or follow timed out, 2 bad usage,
+3 no such device, process or dma-buf, or not bound to vfio-pci, 4 the
+kernel lacks the feature";
 
 /// The parsed command line.
 #[derive(Debug, PartialEq)]
@@ -44,6 +60,10 @@ enum Command {
         length: u64,
     },
     Demo,
+    Buffers {
+        pid: i32,
+    },
+    Follow(follow::Options),
     Help,
 }
 
@@ -54,6 +74,15 @@ fn number(text: &str) -> Result<u64> {
         None => text.parse(),
     };
     parsed.map_err(|_| Error::Usage(format!("{text}: not a number")))
+}
+
+/// Parses a non-negative number that fits an `i32` (a pid or an fd);
+/// `what` names it in errors.
+fn small(text: &str, what: &str) -> Result<i32> {
+    number(text)
+        .ok()
+        .and_then(|n| i32::try_from(n).ok())
+        .ok_or_else(|| Error::Usage(format!("{text}: not a {what}")))
 }
 
 /// Parses the arguments after the program name; returns `--json` too.
@@ -91,6 +120,35 @@ fn parse(args: &[String]) -> Result<(Command, bool)> {
                 offset,
                 length,
             }
+        }
+        ["buffers", pid] => match small(pid, "process id")? {
+            0 => return Err(Error::Usage("0: not a process id".into())),
+            pid => Command::Buffers { pid },
+        },
+        ["follow", pid, fd, rest @ ..] => {
+            let mut opts = follow::Options {
+                pid: small(pid, "process id")?,
+                fd: small(fd, "file descriptor")?,
+                iova: follow::DEFAULT_IOVA,
+                events: None,
+                timeout: follow::DEFAULT_TIMEOUT,
+            };
+            if opts.pid == 0 {
+                return Err(Error::Usage("0: not a process id".into()));
+            }
+            let mut it = rest.iter();
+            while let Some(opt) = it.next() {
+                let val = it
+                    .next()
+                    .ok_or_else(|| Error::Usage(format!("{opt} needs a value")))?;
+                match *opt {
+                    "--iova" => opts.iova = number(val)?,
+                    "--events" => opts.events = Some(number(val)?),
+                    "--timeout" => opts.timeout = number(val)?,
+                    _ => return Err(Error::Usage(format!("unknown option {opt}"))),
+                }
+            }
+            Command::Follow(opts)
         }
         [] => return Err(Error::Usage("no command".into())),
         [w, ..] => return Err(Error::Usage(format!("unknown command or arguments: {w}"))),
@@ -216,6 +274,8 @@ fn run(command: Command, json: bool) -> Result<Value> {
             length,
         } => inspect(&bdf, bar, offset, length, json),
         Command::Demo => demo::run(json),
+        Command::Buffers { pid } => process::buffers(pid, json),
+        Command::Follow(opts) => follow::run(&opts, json),
         Command::Help => {
             println!("{USAGE}");
             Ok(Value::Null)
@@ -278,6 +338,39 @@ mod tests {
             )
         );
         assert_eq!(parse(&args("demo --help")).unwrap().0, Command::Help);
+        assert_eq!(
+            parse(&args("--json buffers 1234")).unwrap(),
+            (Command::Buffers { pid: 1234 }, true)
+        );
+        assert_eq!(
+            parse(&args("follow 1234 25")).unwrap(),
+            (
+                Command::Follow(follow::Options {
+                    pid: 1234,
+                    fd: 25,
+                    iova: 0x1_0000_0000,
+                    events: None,
+                    timeout: 60
+                }),
+                false
+            )
+        );
+        assert_eq!(
+            parse(&args(
+                "follow 1234 0 --iova 0x200000 --events 2 --timeout 0 --json"
+            ))
+            .unwrap(),
+            (
+                Command::Follow(follow::Options {
+                    pid: 1234,
+                    fd: 0,
+                    iova: 0x20_0000,
+                    events: Some(2),
+                    timeout: 0
+                }),
+                true
+            )
+        );
         for bad in [
             "",
             "frobnicate",
@@ -286,6 +379,21 @@ mod tests {
             "inspect 3.0 --bar x",
             "inspect 3.0 --colour 2",
             "devices extra",
+            "buffers",
+            "buffers 0",
+            "buffers -1",
+            "buffers qemu",
+            "buffers 99999999999",
+            "buffers 12 13",
+            "follow",
+            "follow 12",
+            "follow 0 3",
+            "follow 12 fd",
+            "follow 12 3 --events",
+            "follow 12 3 --events two",
+            "follow 12 3 --timeout -1",
+            "follow 12 3 --iova 0xzz",
+            "follow 12 3 --revoke 1",
         ] {
             let err = parse(&args(bad)).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{bad:?}: {err}");

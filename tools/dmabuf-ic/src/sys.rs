@@ -13,7 +13,8 @@ use std::{
 pub enum Error {
     /// Bad command line (exit 2).
     Usage(String),
-    /// No such device, or not bound to vfio-pci (exit 3).
+    /// No such device, not bound to vfio-pci, no such process, or no
+    /// such dma-buf in it (exit 3).
     Device(String),
     /// The kernel lacks the feature (exit 4).
     Unsupported(String),
@@ -71,6 +72,12 @@ pub fn errno_name(errno: i32) -> &'static str {
         libc::EOPNOTSUPP => "EOPNOTSUPP",
         libc::EREMOTEIO => "EREMOTEIO",
         libc::EACCES => "EACCES",
+        libc::ESRCH => "ESRCH",
+        libc::EAGAIN => "EAGAIN",
+        libc::EINTR => "EINTR",
+        libc::ENOSYS => "ENOSYS",
+        libc::ETIMEDOUT => "ETIMEDOUT",
+        libc::EPIPE => "EPIPE",
         _ => "error",
     }
 }
@@ -265,6 +272,13 @@ pub fn vfio_device(root: &Path, bdf: &str) -> Result<PciDevice> {
             driver.as_deref().unwrap_or("none")
         ))),
     }
+}
+
+/// The procfs root (`DMABUF_IC_PROC` for tests).
+pub fn proc_root() -> PathBuf {
+    std::env::var_os("DMABUF_IC_PROC")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "/proc".into())
 }
 
 /// The sysfs directory of the PCI devices.

@@ -263,13 +263,41 @@ pub const OFFER_P2P: u32 = 1;
 pub const ATTACHMENT_NEGOTIATED: u32 = 1;
 /// `DMA_BUF_IC_ATTACHMENT_MAPPED`.
 pub const ATTACHMENT_MAPPED: u32 = 2;
-/// `enum dma_buf_ic_info_flags`, with their names for reports.
+/// `enum dma_buf_ic_info_flags`.
+pub const INFO_NEGOTIATES: u32 = 1;
+pub const INFO_REVOCABLE: u32 = 2;
+pub const INFO_REVOKED: u32 = 4;
+pub const INFO_REVOKED_FOR_GOOD: u32 = 8;
+const_assert_eq!(INFO_NEGOTIATES as u64, kernel::DMA_BUF_IC_INFO_NEGOTIATES);
+const_assert_eq!(INFO_REVOCABLE as u64, kernel::DMA_BUF_IC_INFO_REVOCABLE);
+const_assert_eq!(INFO_REVOKED as u64, kernel::DMA_BUF_IC_INFO_REVOKED);
+const_assert_eq!(
+    INFO_REVOKED_FOR_GOOD as u64,
+    kernel::DMA_BUF_IC_INFO_REVOKED_FOR_GOOD
+);
+/// The state flags with their names for reports.
 pub const INFO_FLAGS: [(u32, &str); 4] = [
-    (1, "negotiates"),
-    (2, "revocable"),
-    (4, "revoked"),
-    (8, "revoked-for-good"),
+    (INFO_NEGOTIATES, "negotiates"),
+    (INFO_REVOCABLE, "revocable"),
+    (INFO_REVOKED, "revoked"),
+    (INFO_REVOKED_FOR_GOOD, "revoked-for-good"),
 ];
+
+/// `struct dma_buf_ic_notify`.
+#[repr(C)]
+#[derive(Default)]
+pub struct DmaBufIcNotify {
+    pub size: u32,
+    pub flags: u32,
+    pub eventfd: i32,
+    pub reserved: u32,
+}
+check_layout!(DmaBufIcNotify, SIZE_DMA_BUF_IC_NOTIFY,
+    size => OFF_DMA_BUF_IC_NOTIFY_SIZE, flags => OFF_DMA_BUF_IC_NOTIFY_FLAGS,
+    eventfd => OFF_DMA_BUF_IC_NOTIFY_EVENTFD, reserved => OFF_DMA_BUF_IC_NOTIFY_RESERVED);
+/// `DMA_BUF_IC_NOTIFY_REMOVE`.
+pub const NOTIFY_REMOVE: u32 = 1;
+const_assert_eq!(NOTIFY_REMOVE as u64, kernel::DMA_BUF_IC_NOTIFY_REMOVE);
 
 /// `struct vfio_region_info` flag: the region can be mmapped.
 pub const VFIO_REGION_INFO_FLAG_MMAP: u32 = 1 << 2;
@@ -309,6 +337,7 @@ pub mod ioctl {
     pub const IOMMU_IOAS_MAP_FILE: u64 = io(b';', 0x8f);
     pub const IOMMU_DMABUF_GET_INFO: u64 = io(b';', 0x9f);
     pub const DMA_BUF_IOCTL_IC_INFO: u64 = io(b'b', 4);
+    pub const DMA_BUF_IOCTL_IC_NOTIFY: u64 = io(b'b', 5);
 
     static_assertions::const_assert_eq!(
         VFIO_DEVICE_GET_REGION_INFO,
@@ -326,4 +355,5 @@ pub mod ioctl {
     static_assertions::const_assert_eq!(IOMMU_IOAS_MAP_FILE, kernel::IOMMU_IOAS_MAP_FILE);
     static_assertions::const_assert_eq!(IOMMU_DMABUF_GET_INFO, kernel::IOMMU_DMABUF_GET_INFO);
     static_assertions::const_assert_eq!(DMA_BUF_IOCTL_IC_INFO, kernel::DMA_BUF_IOCTL_IC_INFO);
+    static_assertions::const_assert_eq!(DMA_BUF_IOCTL_IC_NOTIFY, kernel::DMA_BUF_IOCTL_IC_NOTIFY);
 }
