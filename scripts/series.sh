@@ -470,7 +470,11 @@ if [ "$(cat "$CACHE/series-built" 2>/dev/null)" = "$(git_src rev-parse "$last^{t
 	echo "    this series was built patch by patch in this cache already (DMABUF_IC_SERIES_REBUILD=1 builds it again)"
 	exit 0
 fi
-[ -f "$OBJ/.config" ] || die "no kernel config: run scripts/config.sh first"
+# The test configuration as the repository's fragment makes it now: a
+# .config older than a new symbol of the fragment would leave the code
+# behind that symbol unbuilt at every patch.
+"$REPO/scripts/config.sh" >"$LOGS/series-config.log" 2>&1 ||
+	die "scripts/config.sh failed (see $LOGS/series-config.log)"
 cp "$OBJ/.config" "$CACHE/series-config.saved"
 restore() {
 	local rc=$?
