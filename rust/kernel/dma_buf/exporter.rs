@@ -159,7 +159,9 @@ impl Mapped {
         // Physical ranges go inline; anything else into a box.
         let mut slot = Some(value);
         let any: &mut dyn Any = &mut slot;
-        let ranges = any.downcast_mut::<Option<PhysRanges>>().and_then(Option::take);
+        let ranges = any
+            .downcast_mut::<Option<PhysRanges>>()
+            .and_then(Option::take);
         let value = match ranges {
             Some(ranges) => MappedValue::Ranges(ranges),
             None => match slot {
