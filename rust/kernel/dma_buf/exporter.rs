@@ -137,10 +137,10 @@ pub(crate) enum MappedValue {
     /// In a box of its own, whatever its type.
     Boxed(AnyInfo),
     /// Physical ranges, the mapping of
-    /// [`PhysList`](super::interconnect::PhysList), inline: with a list
-    /// that shares the exporter's ([`PhysRanges::share`]), a map allocates
-    /// nothing.
-    Ranges(PhysRanges),
+    /// [`PhysList`](super::interconnect::PhysList), that share a list of
+    /// the exporter's ([`PhysRanges::share`]): only the shared list is
+    /// kept, so such a map allocates nothing.
+    Shared(Arc<PhysRanges>),
 }
 
 impl Mapped {
@@ -156,14 +156,16 @@ impl Mapped {
         if !req.ty.is(ty) {
             return Err(EINVAL);
         }
-        // Physical ranges go inline; anything else into a box.
+        // Shared physical ranges keep only the list they share; anything
+        // else goes into a box.
         let mut slot = Some(value);
         let any: &mut dyn Any = &mut slot;
         let ranges = any
             .downcast_mut::<Option<PhysRanges>>()
             .and_then(Option::take);
-        let value = match ranges {
-            Some(ranges) => MappedValue::Ranges(ranges),
+        let value = match ranges.map(PhysRanges::into_shared) {
+            Some(Ok(shared)) => MappedValue::Shared(shared),
+            Some(Err(owned)) => MappedValue::Boxed(KBox::new(owned, GFP_KERNEL)?),
             None => match slot {
                 Some(value) => MappedValue::Boxed(KBox::new(value, GFP_KERNEL)?),
                 // Cannot happen: only a successful downcast takes the value.
@@ -203,7 +205,7 @@ impl Mapped {
     pub(crate) fn as_any(&self) -> &dyn Any {
         match &self.value {
             MappedValue::Boxed(value) => &**value,
-            MappedValue::Ranges(ranges) => ranges,
+            MappedValue::Shared(ranges) => &**ranges,
         }
     }
 }

@@ -166,6 +166,15 @@ impl PhysRanges {
         }
     }
 
+    /// Returns the list that this one shares, or this one if it owns its
+    /// ranges.
+    pub(crate) fn into_shared(self) -> core::result::Result<Arc<PhysRanges>, Self> {
+        match self.ranges {
+            RangeStore::Shared(other) => Ok(other),
+            RangeStore::Owned(_) => Err(self),
+        }
+    }
+
     /// Returns the ranges in buffer order.
     pub fn ranges(&self) -> &[PhysRange] {
         match &self.ranges {
