@@ -73,12 +73,23 @@ class Stub:
         return rip
 
 
-def in_measured_part(path):
+def read_log(path):
     try:
-        text = open(path, "rb").read()
+        return open(path, "rb").read()
     except OSError:
-        return False
+        return b""
+
+
+def in_measured_part(path):
+    text = read_log(path)
     return text.count(b"profile-begin") > text.count(b"profile-end")
+
+
+def guest_done(path):
+    """The guest is done: QEMU is gone or going, and the stub may never
+    answer again (a sampler that only talks to it while a measured part
+    runs would wait for it forever)."""
+    return b"@@@ guest-done" in read_log(path)
 
 
 def main():
@@ -98,6 +109,8 @@ def main():
             time.sleep(0.02)
             # The guest runs at full speed outside the measured parts.
             if not in_measured_part(results):
+                if guest_done(results):
+                    break
                 continue
             rip = stub.sample()
             total += 1

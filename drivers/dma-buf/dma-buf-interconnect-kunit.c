@@ -4,7 +4,8 @@
  * a C exporter and a C importer negotiate, through a private interconnect
  * defined here and the built-in ones, map, and get revoked; an exporter
  * that maps its own attachment while it maps; a buffer of an exporter
- * outside the framework whose memory is ready only when a fence signals.
+ * outside the framework whose memory is ready only when a fence signals;
+ * importers that finish their invalidation once all are invalidated.
  */
 #include <kunit/test.h>
 #include <linux/device.h>
@@ -641,6 +642,133 @@ static void ic_kunit_revoke_waits_for_fences(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, t->exp.released);
 }
 
+/* An importer that finishes its invalidation late: counts each step. */
+struct done_importer {
+	int *invalidated;	/* every invalidation of the buffer, shared */
+	int invalidations;
+	int dones;
+	int invalidated_at_done;	/* *invalidated at the last done */
+};
+
+static void done_invalidate(void *priv)
+{
+	struct done_importer *imp = priv;
+
+	imp->invalidations++;
+	(*imp->invalidated)++;
+}
+
+static void done_invalidate_done(void *priv)
+{
+	struct done_importer *imp = priv;
+
+	imp->dones++;
+	imp->invalidated_at_done = *imp->invalidated;
+}
+
+static const struct dma_buf_ic_importer_ops done_importer_ops = {
+	.invalidate = done_invalidate,
+	.invalidate_done = done_invalidate_done,
+};
+
+/* Counts into the shared count, and has no invalidate_done. */
+static void plain_invalidate(void *priv)
+{
+	(*(int *)priv)++;
+}
+
+static const struct dma_buf_ic_importer_ops plain_importer_ops = {
+	.invalidate = plain_invalidate,
+};
+
+/*
+ * invalidate_done: once per importer that held a mapping, after every
+ * attachment of the buffer was invalidated, before the revoke returns;
+ * never for an importer that held no mapping. Mappings of the physical
+ * list share the exporter's ranges instead of copying them.
+ */
+static void ic_kunit_invalidate_done(struct kunit *test)
+{
+	struct ic_kunit *t = test->priv;
+	struct dma_buf_ic_entry accept = { dma_buf_ic_phys_list, 0 };
+	struct done_importer imp[3] = {};
+	struct dma_buf_ic_attachment *a[3], *plain;
+	const struct phys_vec *ranges[3], *plain_ranges;
+	struct dma_buf_ic_export *export;
+	unsigned int nr, i;
+	struct dma_buf *buf;
+	int invalidated = 0;
+
+	export = dma_buf_ic_export(&t->info, &buf);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(export));
+	for (i = 0; i < 3; i++) {
+		imp[i].invalidated = &invalidated;
+		a[i] = dma_buf_ic_attach_iommu(buf, t->dev, &accept, 1,
+					       &done_importer_ops, &imp[i]);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(a[i]));
+	}
+	plain = dma_buf_ic_attach_iommu(buf, t->dev, &accept, 1,
+					&plain_importer_ops, &invalidated);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(plain));
+
+	/* a[0], a[1] and plain map; a[2] does not. */
+	dma_resv_lock(buf->resv, NULL);
+	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_map_phys(a[0], &ranges[0], &nr));
+	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_map_phys(a[1], &ranges[1], &nr));
+	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_map_phys(plain, &plain_ranges, &nr));
+	dma_resv_unlock(buf->resv);
+	/* The exporter's ranges, shared, not one copy per mapping. */
+	KUNIT_EXPECT_PTR_EQ(test, ranges[0], ranges[1]);
+	KUNIT_EXPECT_PTR_EQ(test, ranges[0], plain_ranges);
+	KUNIT_EXPECT_EQ(test, NR_PAGES, nr);
+	KUNIT_EXPECT_EQ(test, t->exp.ranges[1].paddr, ranges[0][1].paddr);
+
+	dma_buf_ic_export_revoke(export);
+	KUNIT_EXPECT_EQ(test, 4, invalidated);
+	for (i = 0; i < 3; i++)
+		KUNIT_EXPECT_EQ(test, 1, imp[i].invalidations);
+	KUNIT_EXPECT_EQ(test, 1, imp[0].dones);
+	KUNIT_EXPECT_EQ(test, 1, imp[1].dones);
+	KUNIT_EXPECT_EQ(test, 0, imp[2].dones);
+	/* Every attachment was invalidated before the first done. */
+	KUNIT_EXPECT_EQ(test, 4, imp[0].invalidated_at_done);
+	KUNIT_EXPECT_EQ(test, 4, imp[1].invalidated_at_done);
+
+	/* A second revoke changes nothing and calls nobody. */
+	dma_buf_ic_export_revoke(export);
+	KUNIT_EXPECT_EQ(test, 4, invalidated);
+	KUNIT_EXPECT_EQ(test, 1, imp[0].dones);
+
+	/* Nothing mapped: invalidated, never done. */
+	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_export_unrevoke(export));
+	dma_buf_ic_export_revoke(export);
+	KUNIT_EXPECT_EQ(test, 8, invalidated);
+	for (i = 0; i < 3; i++)
+		KUNIT_EXPECT_EQ(test, i < 2 ? 1 : 0, imp[i].dones);
+
+	/* Only the importer that mapped again finishes, once. */
+	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_export_unrevoke(export));
+	dma_resv_lock(buf->resv, NULL);
+	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_map_phys(a[2], &ranges[2], &nr));
+	dma_resv_unlock(buf->resv);
+	dma_buf_ic_export_revoke(export);
+	KUNIT_EXPECT_EQ(test, 12, invalidated);
+	KUNIT_EXPECT_EQ(test, 1, imp[0].dones);
+	KUNIT_EXPECT_EQ(test, 1, imp[1].dones);
+	KUNIT_EXPECT_EQ(test, 1, imp[2].dones);
+	KUNIT_EXPECT_EQ(test, 12, imp[2].invalidated_at_done);
+
+	/* Detaching ends no invalidation: no done either. */
+	for (i = 0; i < 3; i++)
+		dma_buf_ic_detach(a[i]);
+	dma_buf_ic_detach(plain);
+	KUNIT_EXPECT_EQ(test, 1, imp[2].dones);
+	dma_buf_ic_export_put(export);
+	dma_buf_put(buf);
+	flush_delayed_fput();
+	KUNIT_EXPECT_TRUE(test, t->exp.released);
+}
+
 static struct kunit_case ic_kunit_cases[] = {
 	KUNIT_CASE(ic_kunit_negotiation),
 	KUNIT_CASE(ic_kunit_bad_export),
@@ -648,6 +776,7 @@ static struct kunit_case ic_kunit_cases[] = {
 	KUNIT_CASE(ic_kunit_self_import),
 	KUNIT_CASE(ic_kunit_foreign_fence),
 	KUNIT_CASE(ic_kunit_revoke_waits_for_fences),
+	KUNIT_CASE(ic_kunit_invalidate_done),
 	{}
 };
 

@@ -172,12 +172,24 @@ bool dma_buf_ic_export_has_buffer(struct dma_buf_ic_export *export);
 
 /**
  * struct dma_buf_ic_importer_ops - how a C importer is told to stop
- * @invalidate: stop every access to the buffer before returning; called
- *	with the reservation lock held. The framework then ends the mapping.
- *	Must not map again, nor detach.
+ * @invalidate: stop every access to the buffer before returning, or, if
+ *	@invalidate_done is set, before that returns; called with the
+ *	reservation lock held. The framework then ends the mapping. Must not
+ *	map again, nor detach.
+ * @invalidate_done: optional; finish what @invalidate started. When the
+ *	exporter revokes access, the framework calls @invalidate for every
+ *	attachment of the buffer first, then @invalidate_done once for each
+ *	attachment that held a mapping when it was invalidated (never for one
+ *	that held none), with the same @priv, still with the reservation lock
+ *	held and before the exporter's revoke returns. An importer with many
+ *	attachments to one buffer can so batch work that each @invalidate
+ *	would repeat, such as one IOTLB flush per IOMMU domain for all of
+ *	them. For a buffer of an exporter outside the framework it runs right
+ *	after the attachment's own @invalidate. The rules of @invalidate hold.
  */
 struct dma_buf_ic_importer_ops {
 	void (*invalidate)(void *priv);
+	void (*invalidate_done)(void *priv);
 };
 
 /* An importer's attachment to a buffer. */
@@ -195,8 +207,9 @@ struct dma_buf_ic_attachment;
  * page tables itself and may accept dma_buf_ic_phys_list. Calling it is a
  * promise: the importer hands the physical ranges to no CPU mapping and no
  * device, only to IOMMU page tables of its own, and before its invalidate
- * callback returns it has removed them from those tables with the IOTLB
- * flushed. It always honours invalidation.
+ * callback returns (its invalidate_done callback, if it has one) it has
+ * removed them from those tables with the IOTLB flushed. It always honours
+ * invalidation.
  */
 struct dma_buf_ic_attachment *
 dma_buf_ic_attach(struct dma_buf *dmabuf, struct device *dev,

@@ -107,6 +107,26 @@ class JudgeTest(unittest.TestCase):
         lines.insert(-1, "@@@ kmemleak-unavailable\r\n")
         self.assert_fails(self.judge(lines), "kmemleak is not available")
 
+    def test_no_kmemleak_accepts_a_kernel_without_it(self):
+        lines = [l for l in guest() if "kmemleak" not in l]
+        lines.insert(-1, "@@@ kmemleak-unavailable\r\n")
+        run, _ = results.judge(lines, [], "test", kmemleak=False)
+        self.assertEqual(run.failed, 0, run.failures)
+        # Guest finished and log clean; no kmemleak check to pass.
+        self.assertEqual(run.passed, 6)
+        # ... and with no word of kmemleak at all.
+        lines = [l for l in guest() if "kmemleak" not in l]
+        run, _ = results.judge(lines, [], "test", kmemleak=False)
+        self.assertEqual(run.failed, 0, run.failures)
+
+    def test_no_kmemleak_still_fails_on_a_leak(self):
+        run, _ = results.judge(guest(kmemleak=["unreferenced object 0xffff888 (size 64):"]),
+                               [], "test", kmemleak=False)
+        self.assert_fails(run, "kmemleak found unreferenced objects")
+        lines = guest(dmesg=["[ 9.0] kmemleak: 2 new suspected memory leaks"])
+        run, _ = results.judge(lines, [], "test", kmemleak=False)
+        self.assert_fails(run, "kernel log")
+
     def test_failed_kunit_case_fails(self):
         lines = [l.replace("    ok 2 rust_doctest_kernel_sync_rs_0",
                            "    not ok 2 rust_doctest_kernel_sync_rs_0") for l in guest()]

@@ -172,11 +172,14 @@ impl Drop for CMapping {
 /// # Invariants
 ///
 /// `ops` and `priv_` are the C exporter's, valid until `ops.release`
-/// runs in `drop`; `ranges`, if any, cover the buffer exactly.
+/// runs in `drop`; `ranges`, if any, cover the buffer exactly. They are
+/// checked once, at export, and every mapping through
+/// [`PhysList`] shares them: a map copies and allocates nothing, and the
+/// reference count keeps them alive as long as a mapping does.
 struct CExporter {
     ops: &'static bindings::dma_buf_ic_exporter_ops,
     priv_: *mut c_void,
-    ranges: Option<PhysRanges>,
+    ranges: Option<Arc<PhysRanges>>,
 }
 
 // SAFETY: The C exporter's callbacks may run on any thread.
@@ -201,7 +204,7 @@ impl Exporter for CExporter {
         let dir = req.direction();
         if ty.is(&PHYS_LIST) {
             let ranges = self.ranges.as_ref().ok_or(EINVAL)?;
-            Mapped::new(req, &PHYS_LIST, PhysRanges::new(ranges.ranges())?)
+            Mapped::new(req, &PHYS_LIST, PhysRanges::share(ranges))
         } else if ty.is(&SGT) {
             let (Some(map), Some(unmap)) = (self.ops.map_sgt, self.ops.unmap_sgt) else {
                 return Err(EOPNOTSUPP);
@@ -296,7 +299,7 @@ unsafe extern "C" fn dma_buf_ic_export(
             if ranges.total_len() != info.size as u64 {
                 return Err(EINVAL);
             }
-            exporter.ranges = Some(ranges);
+            exporter.ranges = Some(Arc::new(ranges, GFP_KERNEL)?);
         }
         export_raw(exporter, offers, info.size, name, info.owner, info.flags)
     })();
@@ -402,6 +405,13 @@ impl Importer for CImporter {
             unsafe { invalidate(self.priv_) };
         }
     }
+
+    fn invalidate_done(&self, _resv: &ResvLocked<'_>) {
+        if let Some(done) = self.ops.invalidate_done {
+            // SAFETY: By the type invariant the importer's callback and data.
+            unsafe { done(self.priv_) };
+        }
+    }
 }
 
 /// Attaches a C importer whose acceptances are decoded for `side`.
@@ -480,7 +490,8 @@ unsafe extern "C" fn dma_buf_ic_attach(
 /// promise of [`PhysListAccess::new`], which is the documented contract of
 /// this entry point: it hands the physical ranges to no CPU mapping and no
 /// device, only to IOMMU page tables of its own, and has removed them from
-/// those, with the IOTLB flushed, before its invalidate callback returns.
+/// those, with the IOTLB flushed, before its invalidate callback returns
+/// (its `invalidate_done` callback, if it has one).
 #[export]
 unsafe extern "C" fn dma_buf_ic_attach_iommu(
     dmabuf: *mut bindings::dma_buf,

@@ -21,12 +21,12 @@
 
 use super::{
     discovery::EventFd,
-    importer::is_framework_importer,
+    importer::{finish_invalidation, is_framework_importer},
     interconnect::{
         negotiate, AcceptList, AnyInfo, Interconnect, InterconnectType, OfferList, SgtAccept,
         TypeRef, SGT,
     },
-    mapping::{flush_dma_unmaps, SgtMapping},
+    mapping::{flush_dma_unmaps, PhysRanges, SgtMapping},
     DmaBuf, ResvLocked,
 };
 use crate::{
@@ -129,7 +129,18 @@ impl<'a> MapRequest<'a> {
 pub struct Mapped {
     pub(crate) ty: TypeRef,
     /// Dropping it ends the mapping.
-    pub(crate) value: AnyInfo,
+    pub(crate) value: MappedValue,
+}
+
+/// Where a [`Mapped`] keeps the exporter's mapping.
+pub(crate) enum MappedValue {
+    /// In a box of its own, whatever its type.
+    Boxed(AnyInfo),
+    /// Physical ranges, the mapping of
+    /// [`PhysList`](super::interconnect::PhysList), that share a list of
+    /// the exporter's ([`PhysRanges::share`]): only the shared list is
+    /// kept, so such a map allocates nothing.
+    Shared(Arc<PhysRanges>),
 }
 
 impl Mapped {
@@ -145,7 +156,22 @@ impl Mapped {
         if !req.ty.is(ty) {
             return Err(EINVAL);
         }
-        let value: AnyInfo = KBox::new(value, GFP_KERNEL)?;
+        // Shared physical ranges keep only the list they share; anything
+        // else goes into a box.
+        let mut slot = Some(value);
+        let any: &mut dyn Any = &mut slot;
+        let ranges = any
+            .downcast_mut::<Option<PhysRanges>>()
+            .and_then(Option::take);
+        let value = match ranges.map(PhysRanges::into_shared) {
+            Some(Ok(shared)) => MappedValue::Shared(shared),
+            Some(Err(owned)) => MappedValue::Boxed(KBox::new(owned, GFP_KERNEL)?),
+            None => match slot {
+                Some(value) => MappedValue::Boxed(KBox::new(value, GFP_KERNEL)?),
+                // Cannot happen: only a successful downcast takes the value.
+                None => return Err(EINVAL),
+            },
+        };
         // INVARIANT: `value` is an `I::Mapping` and `ty` is `I`'s type.
         Ok(Self {
             ty: TypeRef::from(ty),
@@ -159,7 +185,10 @@ impl Mapped {
         // INVARIANT: C-defined interconnects have no `Interconnect` type
         // whose `Mapping` could be asked for, so no typed access can go
         // wrong; the C interface reads it back as the type it stored.
-        Ok(Self { ty: req.ty, value })
+        Ok(Self {
+            ty: req.ty,
+            value: MappedValue::Boxed(value),
+        })
     }
 
     /// Returns the mapping as an `I::Mapping`, if it is one.
@@ -169,8 +198,15 @@ impl Mapped {
 
     /// Returns the mapping as a `T`, if it is one.
     pub(crate) fn get_raw<T: 'static>(&self) -> Option<&T> {
-        let value: &dyn Any = &*self.value;
-        value.downcast_ref()
+        self.as_any().downcast_ref()
+    }
+
+    /// Returns the mapping, whatever its type.
+    pub(crate) fn as_any(&self) -> &dyn Any {
+        match &self.value {
+            MappedValue::Boxed(value) => &**value,
+            MappedValue::Shared(ranges) => &**ranges,
+        }
     }
 }
 
@@ -194,6 +230,8 @@ pub struct Export<T: Exporter> {
 /// buffer exists, and `None` from the moment its release callback runs.
 /// `revoked` changes only while the buffer's reservation lock is held, or
 /// after the buffer is gone; once `dead` is set, `revoked` stays set.
+/// `invalidating` is set, under the reservation lock, only while a revoke
+/// invalidates the buffer's attachments.
 /// `mappings` counts the mappings that importers hold, framework and
 /// classic importers alike; it changes only under the reservation lock, and
 /// `unmapped` is signalled, under `wait_lock`, whenever it drops to zero.
@@ -206,6 +244,7 @@ pub struct ExportCore {
     buf: Mutex<Option<NonNull<bindings::dma_buf>>>,
     revoked: AtomicBool,
     dead: AtomicBool,
+    invalidating: AtomicBool,
     mappings: AtomicUsize,
     #[pin]
     wait_lock: Mutex<()>,
@@ -317,6 +356,7 @@ impl ExportCore {
             buf <- Mutex::new(None, BUF_LOCK_NAME, crate::static_lock_class!()),
             revoked: AtomicBool::new(false),
             dead: AtomicBool::new(false),
+            invalidating: AtomicBool::new(false),
             mappings: AtomicUsize::new(0),
             wait_lock <- Mutex::new((), WAIT_LOCK_NAME, crate::static_lock_class!()),
             unmapped <- CondVar::new(UNMAPPED_NAME, crate::static_lock_class!()),
@@ -364,6 +404,12 @@ impl ExportCore {
         self.dead.load(Ordering::Relaxed)
     }
 
+    /// Returns true while a revoke invalidates the buffer's attachments; the
+    /// caller holds the reservation lock.
+    pub(crate) fn is_invalidating(&self) -> bool {
+        self.invalidating.load(Ordering::Relaxed)
+    }
+
     /// Returns the number of mappings that importers hold.
     pub fn mapping_count(&self) -> usize {
         self.mappings.load(Ordering::Relaxed)
@@ -390,7 +436,7 @@ impl ExportCore {
         // cover the buffer exactly.
         req.ty
             .hooks()
-            .check_mapping_any(&*mapped.value, req.resv.buf().size())?;
+            .check_mapping_any(mapped.as_any(), req.resv.buf().size())?;
         // INVARIANT: Counted under the reservation lock.
         self.mappings.fetch_add(1, Ordering::Relaxed);
         Ok(mapped)
@@ -431,7 +477,9 @@ impl ExportCore {
     ///
     /// Under the reservation lock: marks the buffer revoked, invalidates
     /// every attachment (framework importers stop all access before their
-    /// invalidate callback returns, and their mapping ends with it) and
+    /// invalidate callback returns, or their
+    /// [`Importer::invalidate_done`](super::importer::Importer::invalidate_done),
+    /// called once all are invalidated; their mapping ends with it) and
     /// waits for the buffer's fences of every usage. Then, without the lock,
     /// waits until classic importers have unmapped too. From then on mapping
     /// fails with `ENODEV` until [`ExportCore::unrevoke`]. Importers never
@@ -496,9 +544,15 @@ impl ExportCore {
         let was = self.revoked.swap(revoked, Ordering::Relaxed);
         if revoked && !was {
             // Every importer's invalidation runs, and the core drops the
-            // mappings of framework importers, before this returns.
+            // mappings of framework importers, before this returns; then the
+            // framework importers that held one finish their invalidation,
+            // once each.
+            // INVARIANT: Set and cleared under the reservation lock.
+            self.invalidating.store(true, Ordering::Relaxed);
             // SAFETY: The reservation lock is held, as required.
             unsafe { bindings::dma_buf_invalidate_mappings(raw.as_ptr()) };
+            self.invalidating.store(false, Ordering::Relaxed);
+            finish_invalidation(&resv);
             // Work that was queued on the buffer before the revoke ends
             // before the memory goes away.
             resv.wait_fences(bindings::dma_resv_usage_DMA_RESV_USAGE_BOOKKEEP);

@@ -11,7 +11,7 @@
 //! must stop every access before it returns.
 
 use super::{
-    exporter::{ExportCore, MapRequest, Mapped},
+    exporter::{ExportCore, MapRequest, Mapped, MappedValue},
     interconnect::{
         negotiate, AcceptList, Interconnect, InterconnectType, OfferList, SgtOffer, TypeRef, SGT,
     },
@@ -21,7 +21,11 @@ use super::{
 use crate::{
     bindings, device::Device, error::from_err_ptr, prelude::*, str::CStr, sync::aref::ARef,
 };
-use core::{cell::UnsafeCell, ptr::NonNull};
+use core::{
+    cell::UnsafeCell,
+    ptr::NonNull,
+    sync::atomic::{AtomicBool, Ordering},
+};
 
 /// The driver side of an importer.
 pub trait Importer: Send + Sync + 'static {
@@ -34,7 +38,30 @@ pub trait Importer: Send + Sync + 'static {
     /// own locks, which come after the reservation lock. It must not map
     /// again (the importer's user decides when to), and it must not drop the
     /// [`Attachment`]: detaching takes the reservation lock.
+    ///
+    /// An importer that implements [`Importer::invalidate_done`] may leave
+    /// the last step of stopping (waiting for an IOTLB flush, say) to it.
     fn invalidate(&self, resv: &ResvLocked<'_>);
+
+    /// Finishes what [`Importer::invalidate`] started, once the exporter has
+    /// invalidated every attachment of the buffer. Optional.
+    ///
+    /// When the exporter revokes access, the core first calls
+    /// [`Importer::invalidate`] for every attachment of the buffer, then
+    /// this once for every importer whose attachment held a mapping at its
+    /// invalidation (never for one that held none), still with the
+    /// reservation lock held and before the exporter's revoke returns. An
+    /// importer with several attachments to one buffer (one per mapped
+    /// area, say) can so do once, here, the work that each invalidation
+    /// would otherwise repeat: one IOTLB flush per IOMMU domain for all of
+    /// them. Only when this returns must the importer have stopped every
+    /// access through this attachment. The rules of
+    /// [`Importer::invalidate`] hold: no mapping again, no detaching.
+    ///
+    /// For buffers of other exporters, which end their invalidation
+    /// without telling the framework, this runs right after the
+    /// attachment's own invalidation.
+    fn invalidate_done(&self, _resv: &ResvLocked<'_>) {}
 }
 
 /// The `dma_buf_attach_ops` of the attachments made by [`attach`] for
@@ -60,8 +87,11 @@ pub(crate) fn is_framework_importer(ops: *const bindings::dma_buf_attach_ops) ->
 ///
 /// # Invariants
 ///
-/// `invalidate` is `invalidate_adapter::<T>` for the `T` of the
-/// [`AttachInner`] that starts with this core. `mapping` is only accessed
+/// `invalidate` and `invalidate_done` are `invalidate_adapter::<T>` and
+/// `invalidate_done_adapter::<T>` for the `T` of the [`AttachInner`] that
+/// starts with this core. `done_pending` is only changed with the
+/// reservation lock of the attached buffer held; it is set while the
+/// importer's [`Importer::invalidate_done`] is owed. `mapping` is only accessed
 /// with the reservation lock of the attached buffer held, and no reference
 /// to it lives across a call into the exporter or the importer (which may
 /// reach the same attachment again); when it holds a mapping of a buffer
@@ -73,6 +103,8 @@ struct AttachCore {
     dev: ARef<Device>,
     mapping: UnsafeCell<Option<Mapped>>,
     invalidate: unsafe fn(*const AttachCore, &ResvLocked<'_>),
+    invalidate_done: unsafe fn(*const AttachCore, &ResvLocked<'_>),
+    done_pending: AtomicBool,
 }
 
 impl AttachCore {
@@ -130,6 +162,46 @@ unsafe fn invalidate_adapter<T: Importer>(core: *const AttachCore, resv: &ResvLo
     inner.importer.invalidate(resv);
 }
 
+/// Calls the importer's [`Importer::invalidate_done`].
+///
+/// # Safety
+///
+/// As for [`invalidate_adapter`].
+unsafe fn invalidate_done_adapter<T: Importer>(core: *const AttachCore, resv: &ResvLocked<'_>) {
+    // SAFETY: As in `invalidate_adapter`.
+    let inner = unsafe { &*core.cast::<AttachInner<T>>() };
+    inner.importer.invalidate_done(resv);
+}
+
+/// Calls [`Importer::invalidate_done`] for every attachment of the buffer
+/// whose invalidation left it owed; the caller holds the reservation lock
+/// and has just invalidated every attachment of the buffer.
+pub(crate) fn finish_invalidation(resv: &ResvLocked<'_>) {
+    // SAFETY: The buffer is alive and its attachment list is protected by
+    // the reservation lock, which `resv` proves held: no attachment is
+    // added or removed meanwhile (detaching takes the lock), so every entry
+    // and the inner its `importer_priv` points to stay alive.
+    unsafe {
+        let head = core::ptr::addr_of_mut!((*resv.buf().as_raw()).attachments);
+        let mut pos = (*head).next;
+        while pos != head {
+            let raw = crate::container_of!(pos, bindings::dma_buf_attachment, node);
+            if is_framework_importer((*raw).importer_ops) {
+                // Attachments with these ops were made by `attach`, with
+                // `importer_priv` pointing to the core of a live inner.
+                let core = &*(*raw).importer_priv.cast::<AttachCore>();
+                // INVARIANT: Changed under the reservation lock.
+                if core.done_pending.swap(false, Ordering::Relaxed) {
+                    // By the type invariant of `AttachCore`, the adapter
+                    // matches the importer's type.
+                    (core.invalidate_done)(core, resv);
+                }
+            }
+            pos = (*pos).next;
+        }
+    }
+}
+
 /// Called by the dma-buf core, with the reservation lock held, when the
 /// exporter invalidates its attachments.
 ///
@@ -145,6 +217,8 @@ unsafe extern "C" fn import_invalidate(attach: *mut bindings::dma_buf_attachment
     // SAFETY: The dma-buf core calls `invalidate_mappings` with the
     // reservation lock held (`dma_buf_invalidate_mappings` asserts it).
     let resv = unsafe { ResvLocked::assume_held(buf) };
+    // SAFETY: The lock is held.
+    let was_mapped = unsafe { attach_core.is_mapped_locked(&resv) };
     // SAFETY: By the type invariant of `AttachCore`, `invalidate` matches
     // the attachment's importer type.
     unsafe { (attach_core.invalidate)(attach_core, &resv) };
@@ -153,6 +227,21 @@ unsafe extern "C" fn import_invalidate(attach: *mut bindings::dma_buf_attachment
     // SAFETY: The lock is held; references into the mapping only live as
     // long as a borrow of a lock proof, and the importer holds none here.
     unsafe { attach_core.unmap_locked(&resv) };
+    if !was_mapped {
+        // Nothing was mapped: nothing to finish.
+        return;
+    }
+    if ExportCore::of(buf).is_some_and(ExportCore::is_invalidating) {
+        // The exporter's revoke calls `finish_invalidation` once it has
+        // invalidated every attachment.
+        // INVARIANT: Changed under the reservation lock.
+        attach_core.done_pending.store(true, Ordering::Relaxed);
+    } else {
+        // Another exporter: its invalidation may go on with other
+        // attachments, but nothing tells the framework when it ends.
+        // SAFETY: As for `invalidate` above.
+        unsafe { (attach_core.invalidate_done)(attach_core, &resv) };
+    }
 }
 
 /// An importer's attachment to a dma-buf; detaches on drop.
@@ -348,7 +437,7 @@ impl<T: Importer> Attachment<T> {
                 resv.wait_fences(bindings::dma_resv_usage_DMA_RESV_USAGE_KERNEL);
                 Mapped {
                     ty: TypeRef::from(&SGT),
-                    value: KBox::new(sgt, GFP_KERNEL)?,
+                    value: MappedValue::Boxed(KBox::new(sgt, GFP_KERNEL)?),
                 }
             }
         })
@@ -612,8 +701,8 @@ pub fn attach<T: Importer>(
 ) -> Result<Attachment<T>> {
     let negotiated = negotiate_for(buf, &accepts, dev)?;
 
-    // INVARIANT: `invalidate_adapter::<T>` matches `importer`, and nothing
-    // is mapped yet.
+    // INVARIANT: Both adapters match `importer`; nothing is mapped yet, so
+    // nothing is owed.
     let inner = KBox::new(
         AttachInner {
             core: AttachCore {
@@ -622,6 +711,8 @@ pub fn attach<T: Importer>(
                 dev: dev.into(),
                 mapping: UnsafeCell::new(None),
                 invalidate: invalidate_adapter::<T>,
+                invalidate_done: invalidate_done_adapter::<T>,
+                done_pending: AtomicBool::new(false),
             },
             importer,
         },

@@ -497,7 +497,8 @@ impl OfferListBuilder {
 /// What an importer accepts, and whether it honours invalidation.
 ///
 /// An importer that honours invalidation stops every access to the buffer
-/// before its invalidate callback returns; only such importers may attach
+/// before its invalidate callback returns (or its `invalidate_done`, see
+/// [`Importer`](super::importer::Importer)); only such importers may attach
 /// to a revocable buffer.
 pub struct AcceptList {
     list: List,
@@ -794,8 +795,10 @@ impl PhysListAccess {
     /// The importer programs IOMMU page tables itself and lets no CPU and
     /// no device reach the addresses in any other way: it creates no CPU
     /// mapping of them, and hands them to no device or other driver. Before
-    /// its invalidation callback returns it has removed them from every
-    /// IOMMU page table, with the IOTLB flushed.
+    /// its invalidation callback returns (its
+    /// [`Importer::invalidate_done`](super::importer::Importer::invalidate_done),
+    /// if it implements that) it has removed them from every IOMMU page
+    /// table, with the IOTLB flushed.
     pub unsafe fn new() -> Self {
         // INVARIANT: The caller makes the promise.
         Self { _private: () }

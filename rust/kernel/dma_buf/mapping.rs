@@ -19,7 +19,7 @@ use crate::{
     error::{code::*, to_result, Result},
     page::{Page, PAGE_SIZE},
     scatterlist::SGTable,
-    sync::aref::ARef,
+    sync::{aref::ARef, Arc},
 };
 use core::{ffi::c_void, ptr::NonNull};
 
@@ -59,14 +59,27 @@ impl PhysRange {
 
 /// The physical ranges that make up a buffer, in buffer order.
 ///
+/// A list is either owned or shared ([`PhysRanges::share`]): an exporter
+/// whose ranges never change keeps one checked list and hands every mapping
+/// a shared handle on it, which costs no allocation.
+///
 /// # Invariants
 ///
-/// `ranges` is not empty; every range is page aligned, has a non-zero
+/// The list is not empty; every range is page aligned, has a non-zero
 /// length that is a multiple of the page size and does not wrap around the
-/// address space; `total` is the sum of the lengths and fits in `u64`.
+/// address space; `total` is the sum of the lengths and fits in `u64`. A
+/// shared list is another `PhysRanges`, which holds the same invariants.
 pub struct PhysRanges {
-    ranges: KVec<PhysRange>,
+    ranges: RangeStore,
     total: u64,
+}
+
+/// Where the ranges of a [`PhysRanges`] are.
+enum RangeStore {
+    /// Its own copy.
+    Owned(KVec<PhysRange>),
+    /// Those of a list that this one shares; the reference keeps them alive.
+    Shared(Arc<PhysRanges>),
 }
 
 impl PhysRanges {
@@ -118,14 +131,56 @@ impl PhysRanges {
         }
         // INVARIANT: Every range and the total were checked above.
         Ok(Self {
-            ranges: list,
+            ranges: RangeStore::Owned(list),
             total,
         })
     }
 
+    /// Returns a list with the same ranges as `this`, which it shares: no
+    /// copy and no allocation, only a reference count.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use kernel::prelude::*;
+    /// use kernel::dma_buf::mapping::{PhysRange, PhysRanges};
+    /// use kernel::sync::Arc;
+    ///
+    /// let r = [PhysRange { addr: 0x1000_0000, len: 0x2000 }];
+    /// let kept = Arc::new(PhysRanges::new(&r)?, GFP_KERNEL)?;
+    /// let shared = PhysRanges::share(&kept);
+    /// assert_eq!(shared.ranges(), &r);
+    /// assert_eq!(shared.total_len(), 0x2000);
+    /// // The very same ranges, not a copy.
+    /// assert!(core::ptr::eq(shared.ranges(), kept.ranges()));
+    /// drop(kept);
+    /// // The shared list keeps them alive.
+    /// assert_eq!(shared.ranges(), &r);
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn share(this: &Arc<PhysRanges>) -> Self {
+        // INVARIANT: The ranges and total of a checked list.
+        Self {
+            ranges: RangeStore::Shared(this.clone()),
+            total: this.total,
+        }
+    }
+
+    /// Returns the list that this one shares, or this one if it owns its
+    /// ranges.
+    pub(crate) fn into_shared(self) -> core::result::Result<Arc<PhysRanges>, Self> {
+        match self.ranges {
+            RangeStore::Shared(other) => Ok(other),
+            RangeStore::Owned(_) => Err(self),
+        }
+    }
+
     /// Returns the ranges in buffer order.
     pub fn ranges(&self) -> &[PhysRange] {
-        &self.ranges
+        match &self.ranges {
+            RangeStore::Owned(list) => list,
+            RangeStore::Shared(other) => other.ranges(),
+        }
     }
 
     /// Returns the sum of the range lengths.
