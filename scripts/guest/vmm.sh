@@ -99,14 +99,19 @@ shm_fd=$(fd_of_size "$(bar_size "$ivshmem" 2)")
 nvme_fd=$(fd_of_size "$(bar_size "$nvme" 0)")
 # section FD FILE: the part of `dmabuf-ic buffers` output about fd FD.
 section() { awk -v fd="fd $1:" '/^fd [0-9]+:/ { on = ($1 " " $2 == fd) } on' "$2"; }
+# shm_state FILE: `dmabuf-ic buffers` of QEMU into FILE, the part about
+# its buffer of ivshmem's BAR into /tmp/shm.txt, shown.
+shm_state() {
+	dmabuf-ic buffers "$qpid" >"$1" || { cat "$1"; return 1; }
+	section "$shm_fd" "$1" >/tmp/shm.txt
+	cat /tmp/shm.txt
+}
 # iommufd's attachments carry the name of its device, /dev/iommu.
+IMPORTED="imported by iommu through phys-list, mapped"
 
 t_imported() {
 	[ -n "$shm_fd" ] || { echo "QEMU holds no dma-buf of ivshmem's BAR 2"; return 1; }
-	dmabuf-ic buffers "$qpid" >/tmp/b-mapped.txt || { cat /tmp/b-mapped.txt; return 1; }
-	cat /tmp/b-mapped.txt
-	section "$shm_fd" /tmp/b-mapped.txt >/tmp/shm.txt
-	has "imported by iommu through phys-list, mapped" /tmp/shm.txt && lacks revoked /tmp/shm.txt
+	shm_state /tmp/b-mapped.txt && has "$IMPORTED" /tmp/shm.txt && lacks revoked /tmp/shm.txt
 }
 check "iommufd imports QEMU's dma-buf of ivshmem's BAR through phys-list (dmabuf-ic buffers)" t_imported
 
@@ -120,7 +125,7 @@ t_nvme() {
 	[ -n "$nvme_fd" ] || { echo "QEMU holds no dma-buf of the whole of NVMe's BAR 0"; return 1; }
 	section "$nvme_fd" /tmp/b-mapped.txt >/tmp/nvme.txt
 	cat /tmp/nvme.txt
-	[ "$(grep -c "imported by iommu through phys-list, mapped" /tmp/nvme.txt)" = 2 ]
+	[ "$(grep -c "$IMPORTED" /tmp/nvme.txt)" = 2 ]
 }
 check "NVMe's BAR 0 (MSI-X table inside): one dma-buf of the whole BAR, mapped in two parts" t_nvme
 
@@ -133,22 +138,16 @@ t_follow_mapped() { wait_line /tmp/follow.out "mapped at IOVA" 60; }
 check "dmabuf-ic follow maps QEMU's buffer into an IOAS of its own" t_follow_mapped
 go
 t_off() {
-	wait_line /tmp/payload.log "payload: wait memory-off" "$STEP_TIMEOUT" || return 1
-	dmabuf-ic buffers "$qpid" >/tmp/b-off.txt
-	section "$shm_fd" /tmp/b-off.txt >/tmp/shm.txt
-	cat /tmp/shm.txt
-	has "revoked" /tmp/shm.txt && lacks "mapped" /tmp/shm.txt
+	wait_line /tmp/payload.log "payload: wait memory-off" "$STEP_TIMEOUT" &&
+		shm_state /tmp/b-off.txt && has "revoked" /tmp/shm.txt && lacks "mapped" /tmp/shm.txt
 }
 check "memory off: QEMU's buffer is revoked, nothing maps it" t_off
 t_follow_revoked() { wait_line /tmp/follow.out "revoked: unmapped" 60; }
 check "memory off: the revoke event reached the follower, which unmapped" t_follow_revoked
 go
 t_on() {
-	wait_line /tmp/payload.log "payload: wait memory-on" "$STEP_TIMEOUT" || return 1
-	dmabuf-ic buffers "$qpid" >/tmp/b-on.txt
-	section "$shm_fd" /tmp/b-on.txt >/tmp/shm.txt
-	cat /tmp/shm.txt
-	lacks "revoked" /tmp/shm.txt && has "imported by iommu through phys-list, mapped" /tmp/shm.txt
+	wait_line /tmp/payload.log "payload: wait memory-on" "$STEP_TIMEOUT" &&
+		shm_state /tmp/b-on.txt && lacks "revoked" /tmp/shm.txt && has "$IMPORTED" /tmp/shm.txt
 }
 check "memory on: allowed again, QEMU has mapped the BAR again itself" t_on
 t_follow_again() { wait_line /tmp/follow.out "allowed again: mapped" 60 && wait "$fpid"; }

@@ -6,7 +6,7 @@
 //! brings DMA back.
 
 use crate::{
-    ic::{buf_info, iommufd_info, open_iommufd, VfioDevice},
+    ic::{alloc_ioas, buf_info, iommufd_info, open_iommufd, VfioDevice},
     sys::{ioctl, pci_devices, sysfs_root, vfio_device, Error, Result},
     uapi::{self, ioctl as nr},
 };
@@ -209,17 +209,7 @@ pub fn run(json: bool) -> Result<Value> {
     );
     let edu = VfioDevice::open(&edu_cdev, &iommufd)?;
     let ivshmem = VfioDevice::open(&ivshmem_cdev, &iommufd)?;
-    let mut alloc = uapi::IoasAlloc {
-        size: size_of::<uapi::IoasAlloc>() as u32,
-        ..Default::default()
-    };
-    ioctl(
-        &iommufd,
-        nr::IOMMU_IOAS_ALLOC,
-        &mut alloc,
-        "IOMMU_IOAS_ALLOC",
-    )?;
-    let ioas = alloc.out_ioas_id;
+    let ioas = alloc_ioas(&iommufd)?;
     let mut attach = uapi::VfioAttachPt {
         argsz: size_of::<uapi::VfioAttachPt>() as u32,
         pt_id: ioas,

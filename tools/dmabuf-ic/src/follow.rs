@@ -9,7 +9,7 @@
 //! rest are the calls.
 
 use crate::{
-    ic::{buf_info, open_iommufd, state_names},
+    ic::{alloc_ioas, buf_info, open_iommufd, state_names},
     process::{own_fdinfo, Process},
     sys::{errno_name, ioctl, last_errno, Error, Result},
     uapi::{self, ioctl as nr},
@@ -505,20 +505,11 @@ pub fn run(opts: &Options, json: bool) -> Result<Value> {
     })?;
 
     let iommufd = open_iommufd()?;
-    let mut alloc = uapi::IoasAlloc {
-        size: size_of::<uapi::IoasAlloc>() as u32,
-        ..Default::default()
-    };
-    ioctl(
-        &iommufd,
-        nr::IOMMU_IOAS_ALLOC,
-        &mut alloc,
-        "IOMMU_IOAS_ALLOC",
-    )?;
+    let ioas = alloc_ioas(&iommufd)?;
     let eventfd = new_eventfd()?;
     let mut f = Follower {
         iommufd,
-        ioas: alloc.out_ioas_id,
+        ioas,
         buf,
         eventfd,
         registered: false,

@@ -106,6 +106,21 @@ pub fn open_iommufd() -> Result<OwnedFd> {
     })
 }
 
+/// Allocates an IOAS in `iommufd` and returns its id.
+pub fn alloc_ioas(iommufd: &OwnedFd) -> Result<u32> {
+    let mut alloc = uapi::IoasAlloc {
+        size: size_of::<uapi::IoasAlloc>() as u32,
+        ..Default::default()
+    };
+    ioctl(
+        iommufd,
+        nr::IOMMU_IOAS_ALLOC,
+        &mut alloc,
+        "IOMMU_IOAS_ALLOC",
+    )?;
+    Ok(alloc.out_ioas_id)
+}
+
 /// What `DMA_BUF_IOCTL_IC_INFO` reports of a dma-buf.
 pub struct BufInfo {
     pub flags: u32,

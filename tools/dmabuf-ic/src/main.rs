@@ -85,6 +85,19 @@ fn small(text: &str, what: &str) -> Result<i32> {
         .ok_or_else(|| Error::Usage(format!("{text}: not a {what}")))
 }
 
+/// Pairs the words after a command's fixed arguments as `--option value`.
+fn option_pairs<'a>(rest: &[&'a str]) -> Result<Vec<(&'a str, &'a str)>> {
+    let mut pairs = Vec::new();
+    let mut it = rest.iter();
+    while let Some(opt) = it.next() {
+        let val = it
+            .next()
+            .ok_or_else(|| Error::Usage(format!("{opt} needs a value")))?;
+        pairs.push((*opt, *val));
+    }
+    Ok(pairs)
+}
+
 /// Parses the arguments after the program name; returns `--json` too.
 fn parse(args: &[String]) -> Result<(Command, bool)> {
     let mut json = false;
@@ -102,12 +115,8 @@ fn parse(args: &[String]) -> Result<(Command, bool)> {
         ["demo"] => Command::Demo,
         ["inspect", bdf, rest @ ..] => {
             let (mut bar, mut offset, mut length) = (None, 0, 4096);
-            let mut it = rest.iter();
-            while let Some(opt) = it.next() {
-                let val = it
-                    .next()
-                    .ok_or_else(|| Error::Usage(format!("{opt} needs a value")))?;
-                match *opt {
+            for (opt, val) in option_pairs(rest)? {
+                match opt {
                     "--bar" => bar = Some(number(val)? as u32),
                     "--offset" => offset = number(val)?,
                     "--length" => length = number(val)?,
@@ -136,12 +145,8 @@ fn parse(args: &[String]) -> Result<(Command, bool)> {
             if opts.pid == 0 {
                 return Err(Error::Usage("0: not a process id".into()));
             }
-            let mut it = rest.iter();
-            while let Some(opt) = it.next() {
-                let val = it
-                    .next()
-                    .ok_or_else(|| Error::Usage(format!("{opt} needs a value")))?;
-                match *opt {
+            for (opt, val) in option_pairs(rest)? {
+                match opt {
                     "--iova" => opts.iova = number(val)?,
                     "--events" => opts.events = Some(number(val)?),
                     "--timeout" => opts.timeout = number(val)?,
