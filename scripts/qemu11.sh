@@ -25,6 +25,10 @@ apt=("${UNSTABLE_APT[@]}" -o "Dir::State::status=$dir/state/status" -o Debug::No
 stage "downloading QEMU 11 from Debian unstable (private apt list)"
 run_logged qemu11-apt-update "apt-get update of Debian unstable ($DEBIAN_MIRROR) failed" \
 	apt-get "${apt[@]}" update -q
+# Packages that unstable no longer has (older versions) leave the cache,
+# so that only the current closure is unpacked below.
+run_logged qemu11-apt-autoclean "cleaning the QEMU 11 package cache failed" \
+	apt-get "${apt[@]}" autoclean -q
 run_logged qemu11-apt-download "downloading qemu-system-x86 and its dependencies from Debian unstable failed" \
 	apt-get "${apt[@]}" install -y -q --download-only --no-install-recommends qemu-system-x86
 deb=$(ls "$dir"/apt/archives/qemu-system-x86_*_amd64.deb | sort -V | tail -n 1)
