@@ -62,10 +62,10 @@ if [ "$mode" = bench ]; then
 		console=$LOGS/console-bench-$DMABUF_IC_BENCH_TAG.log
 		results=$LOGS/results-bench-$DMABUF_IC_BENCH_TAG.log
 	fi
-	# A gdbstub for scripts/bench_profile.py, which samples the guest's
-	# instruction pointer.
-	if [ -n "${DMABUF_IC_BENCH_GDB_PORT:-}" ]; then
-		icount+=(-gdb "tcp:127.0.0.1:$DMABUF_IC_BENCH_GDB_PORT")
+	# scripts/bench_profile.sh: a TCG plugin that counts the instructions
+	# the guest executes (scripts/profile/insn_count.c), with its arguments.
+	if [ -n "${DMABUF_IC_BENCH_PLUGIN:-}" ]; then
+		icount+=(-plugin "$DMABUF_IC_BENCH_PLUGIN")
 	fi
 fi
 rm -f "$ivshmem"
