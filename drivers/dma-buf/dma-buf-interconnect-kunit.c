@@ -325,6 +325,74 @@ static void ic_kunit_bad_export(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, buf);
 }
 
+/* Interconnects nobody offers, to fill lists up to the limit and past it. */
+static const struct dma_buf_ic_type unoffered[DMA_BUF_IC_MAX_ENTRIES] = {
+	[0 ... DMA_BUF_IC_MAX_ENTRIES - 1] = { .name = "kunit-unoffered" },
+};
+
+/*
+ * Lists of up to DMA_BUF_IC_MAX_ENTRIES entries work, with the match last;
+ * longer ones are refused with EINVAL and leave nothing attached.
+ */
+static void ic_kunit_list_limit(struct kunit *test)
+{
+	struct ic_kunit *t = test->priv;
+	struct dma_buf_ic_entry list[DMA_BUF_IC_MAX_ENTRIES + 1];
+	struct dma_buf_ic_attachment *attach;
+	struct dma_buf_ic_export_info info;
+	struct dma_buf_ic_export *export;
+	struct dma_buf *buf;
+	int i;
+
+	for (i = 0; i < DMA_BUF_IC_MAX_ENTRIES; i++)
+		list[i] = (struct dma_buf_ic_entry){ &unoffered[i], 0 };
+	export = dma_buf_ic_export(&t->info, &buf);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(export));
+
+	/* The link on id 5 in the last slot of a full list. */
+	list[DMA_BUF_IC_MAX_ENTRIES - 1] = (struct dma_buf_ic_entry){ &test_link, 5 };
+	KUNIT_EXPECT_PTR_EQ(test, &test_link,
+			    dma_buf_ic_negotiate(buf, t->dev, list,
+						 DMA_BUF_IC_MAX_ENTRIES, true));
+	attach = dma_buf_ic_attach(buf, t->dev, list, DMA_BUF_IC_MAX_ENTRIES,
+				   true, &test_importer_ops, &t->invalidations);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(attach));
+	KUNIT_EXPECT_PTR_EQ(test, &test_link, dma_buf_ic_negotiated(attach));
+	dma_buf_ic_detach(attach);
+
+	/* One more entry, even one that would match, is one too many. */
+	list[DMA_BUF_IC_MAX_ENTRIES - 1] = (struct dma_buf_ic_entry){
+		&unoffered[DMA_BUF_IC_MAX_ENTRIES - 1], 0 };
+	list[DMA_BUF_IC_MAX_ENTRIES] = (struct dma_buf_ic_entry){ &test_link, 5 };
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			PTR_ERR(dma_buf_ic_negotiate(buf, t->dev, list,
+						     DMA_BUF_IC_MAX_ENTRIES + 1,
+						     true)));
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			PTR_ERR(dma_buf_ic_attach(buf, t->dev, list,
+						  DMA_BUF_IC_MAX_ENTRIES + 1,
+						  true, &test_importer_ops,
+						  &t->invalidations)));
+	dma_resv_lock(buf->resv, NULL);
+	KUNIT_EXPECT_TRUE(test, list_empty(&buf->attachments));
+	dma_resv_unlock(buf->resv);
+	dma_buf_ic_export_put(export);
+	dma_buf_put(buf);
+	flush_delayed_fput();
+
+	/* The same for offers. */
+	info = t->info;
+	info.offers = list;
+	info.nr_offers = DMA_BUF_IC_MAX_ENTRIES + 1;
+	KUNIT_EXPECT_EQ(test, -EINVAL, PTR_ERR(dma_buf_ic_export(&info, &buf)));
+	info.nr_offers = DMA_BUF_IC_MAX_ENTRIES;
+	export = dma_buf_ic_export(&info, &buf);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(export));
+	dma_buf_ic_export_put(export);
+	dma_buf_put(buf);
+	flush_delayed_fput();
+}
+
 /*
  * Reachability is part of negotiation: the table of a provider's MMIO is
  * skipped for an importer whose device cannot reach it (here the provider
@@ -772,6 +840,7 @@ static void ic_kunit_invalidate_done(struct kunit *test)
 static struct kunit_case ic_kunit_cases[] = {
 	KUNIT_CASE(ic_kunit_negotiation),
 	KUNIT_CASE(ic_kunit_bad_export),
+	KUNIT_CASE(ic_kunit_list_limit),
 	KUNIT_CASE(ic_kunit_unreachable_provider),
 	KUNIT_CASE(ic_kunit_self_import),
 	KUNIT_CASE(ic_kunit_foreign_fence),

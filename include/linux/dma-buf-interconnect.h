@@ -65,6 +65,12 @@ extern const struct dma_buf_ic_type *const dma_buf_ic_sgt;
  */
 extern const struct dma_buf_ic_type *const dma_buf_ic_phys_list;
 
+/*
+ * The most entries an offer or accept list may have: lists are kept inline,
+ * so that negotiation allocates nothing for them.
+ */
+#define DMA_BUF_IC_MAX_ENTRIES 8
+
 /**
  * struct dma_buf_ic_entry - one entry of an offer or accept list
  * @type: the interconnect
@@ -113,7 +119,7 @@ struct dma_buf_ic_exporter_ops {
  * @size: size of the buffer in bytes
  * @flags: the flags of the buffer's file, as &dma_buf_export_info.flags
  * @offers: the interconnects offered, preferred first; no duplicates
- * @nr_offers: entries in @offers, at least one
+ * @nr_offers: entries in @offers, 1 to %DMA_BUF_IC_MAX_ENTRIES
  * @revocable: the exporter may revoke access; only importers that honour
  *	invalidation can then attach
  * @provider: the device whose memory the buffer is, or NULL; for PCI
@@ -200,8 +206,10 @@ struct dma_buf_ic_attachment;
  * attaches; an ERR_PTR on failure: EOPNOTSUPP (nothing in common, or a
  * revocable buffer and an importer that does not honour invalidation),
  * ENODEV (revoked for good), EPERM (@accepts names dma_buf_ic_phys_list),
- * EINVAL. @ops and @priv must stay valid until dma_buf_ic_detach(), which
- * takes the reservation lock and ends the mapping, if any.
+ * EINVAL (among others for an empty list, one with duplicates or with more
+ * than %DMA_BUF_IC_MAX_ENTRIES entries). @ops and @priv must stay valid
+ * until dma_buf_ic_detach(), which takes the reservation lock and ends the
+ * mapping, if any.
  *
  * dma_buf_ic_attach_iommu() is the same for an importer that programs IOMMU
  * page tables itself and may accept dma_buf_ic_phys_list. Calling it is a

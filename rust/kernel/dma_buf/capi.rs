@@ -17,7 +17,7 @@
 use super::{
     discovery::{info_ioctl, notify_ioctl},
     exporter::{export_raw, Export, Exporter, MapRequest, Mapped},
-    importer::{attach, negotiate_for, Attachment, Importer},
+    importer::{attach_with, negotiate_for, Attachment, Importer},
     interconnect::{
         AcceptList, AnyInfo, CType, Entry, InterconnectType, OfferList, PhysList, PhysListAccess,
         Sgt, TypeRef, PHYS_LIST, SGT,
@@ -75,25 +75,25 @@ enum Side<'a> {
     IommuAccept,
 }
 
-/// Builds the entries of a C offer or accept list; each interconnect
-/// decodes its own entry data.
+/// Decodes the entries of a C offer or accept list and hands each to `add`
+/// in order; each interconnect decodes its own entry data.
 ///
 /// # Safety
 ///
 /// `entries` points to `nr` entries, each naming a static interconnect.
 /// With [`Side::IommuAccept`], the importer keeps the promise that
 /// [`PhysListAccess::new`] asks for.
-unsafe fn entries(
+unsafe fn decode_entries(
     entries: *const bindings::dma_buf_ic_entry,
     nr: c_uint,
     side: Side<'_>,
-) -> Result<KVec<Entry>> {
+    mut add: impl FnMut(Entry) -> Result,
+) -> Result {
     if entries.is_null() || nr == 0 {
         return Err(EINVAL);
     }
     // SAFETY: Guaranteed by the caller.
     let entries = unsafe { core::slice::from_raw_parts(entries, nr as usize) };
-    let mut list = KVec::with_capacity(entries.len(), GFP_KERNEL)?;
     for e in entries {
         // SAFETY: By the caller's guarantee the type is a static object.
         let ty = unsafe { type_from_c(e.type_.as_ref().ok_or(EINVAL)?) };
@@ -103,39 +103,40 @@ unsafe fn entries(
                     return Err(EINVAL);
                 }
                 // SAFETY: The importer keeps the promise, as the caller
-                // guarantees for this side.
+                // guarantees for this side. A box of this zero-sized value
+                // allocates nothing.
                 let access: AnyInfo = KBox::new(unsafe { PhysListAccess::new() }, GFP_KERNEL)?;
                 access
             }
             Side::Offer(provider) => ty.hooks().info_from_c(e.data, false, provider)?,
             Side::Accept(_) | Side::IommuAccept => ty.hooks().info_from_c(e.data, true, None)?,
         };
-        list.push(Entry::raw(ty, info), GFP_KERNEL)?;
+        add(Entry::raw(ty, info))?;
     }
-    Ok(list)
+    Ok(())
 }
 
-/// Builds a C importer's accept list.
+/// Runs `f` on a C importer's accept list, built in place.
 ///
 /// # Safety
 ///
-/// As for [`entries`].
-unsafe fn accept_list(
+/// As for [`decode_entries`].
+unsafe fn with_accept_list<R>(
     accepts: *const bindings::dma_buf_ic_entry,
     nr_accepts: c_uint,
     side: Side<'_>,
-) -> Result<AcceptList> {
+    f: impl FnOnce(&mut AcceptList) -> Result<R>,
+) -> Result<R> {
     let honours = match side {
         Side::Accept(honours) => honours,
         Side::IommuAccept => true,
         Side::Offer(_) => return Err(EINVAL),
     };
-    let mut list = AcceptList::builder();
+    let mut list = AcceptList::empty(honours);
     // SAFETY: Guaranteed by the caller.
-    for entry in unsafe { entries(accepts, nr_accepts, side) }? {
-        list = list.accept_raw(entry)?;
-    }
-    list.honours_invalidation(honours).build()
+    unsafe { decode_entries(accepts, nr_accepts, side, |entry| list.push_raw(entry)) }?;
+    list.check()?;
+    f(&mut list)
 }
 
 /// A mapping through a C-defined interconnect; dropping it calls the
@@ -279,9 +280,14 @@ unsafe extern "C" fn dma_buf_ic_export(
             (!info.provider.is_null()).then(|| unsafe { Device::from_raw(info.provider) });
         let mut offers = OfferList::builder();
         // SAFETY: The caller passes `nr_offers` entries.
-        for entry in unsafe { entries(info.offers, info.nr_offers, Side::Offer(provider)) }? {
-            offers = offers.offer_raw(entry)?;
-        }
+        unsafe {
+            decode_entries(
+                info.offers,
+                info.nr_offers,
+                Side::Offer(provider),
+                |entry| offers.offer_raw(entry),
+            )
+        }?;
         let offers = offers.revocable(info.revocable).build()?;
         if offers.types().any(|t| t.is(&PHYS_LIST)) {
             if info.ranges.is_null() || info.nr_ranges == 0 {
@@ -429,23 +435,29 @@ unsafe fn attach_c(
     ops: *const bindings::dma_buf_ic_importer_ops,
     priv_: *mut c_void,
 ) -> *mut bindings::dma_buf_ic_attachment {
-    let result = (|| -> Result<KBox<Attachment<CImporter>>> {
+    let result = (|| -> Result<Attachment<CImporter>> {
         // SAFETY: Guaranteed by the caller.
         let ops = unsafe { ops.as_ref() }.ok_or(EINVAL)?;
         if dmabuf.is_null() || dev.is_null() {
             return Err(EINVAL);
         }
-        // SAFETY: Guaranteed by the caller.
-        let list = unsafe { accept_list(accepts, nr_accepts, side) }?;
         // SAFETY: Both are live, and the caller's reference keeps the
         // buffer alive during this call.
         let (buf, dev) = unsafe { (DmaBuf::from_raw(dmabuf), Device::from_raw(dev)) };
-        // INVARIANT: The caller keeps `ops` and `priv_` valid while attached.
-        let attachment = attach(buf, dev, list, CImporter { ops, priv_ })?;
-        Ok(KBox::new(attachment, GFP_KERNEL)?)
+        // SAFETY: Guaranteed by the caller.
+        unsafe {
+            with_accept_list(accepts, nr_accepts, side, |list| {
+                // INVARIANT: The caller keeps `ops` and `priv_` valid while
+                // attached.
+                attach_with(buf, dev, list, CImporter { ops, priv_ })
+            })
+        }
     })();
     match result {
-        Ok(attachment) => KBox::into_raw(attachment).cast(),
+        // The handle is the raw attachment, from which `attachment` and
+        // `dma_buf_ic_detach` take the attachment back: no allocation of
+        // its own.
+        Ok(attachment) => attachment.into_raw().as_ptr().cast(),
         Err(e) => e.to_ptr(),
     }
 }
@@ -516,16 +528,23 @@ unsafe extern "C" fn dma_buf_ic_attach_iommu(
     }
 }
 
-/// Borrows the attachment behind a C handle.
+/// Borrows the attachment behind a C handle: the returned value is never
+/// dropped, the handle keeps owning the attachment.
 ///
 /// # Safety
 ///
-/// `attach` comes from [`dma_buf_ic_attach`] or [`dma_buf_ic_attach_iommu`] and was not detached.
-unsafe fn attachment<'a>(
+/// `attach` comes from [`dma_buf_ic_attach`] or [`dma_buf_ic_attach_iommu`]
+/// and is not detached while the returned value lives.
+unsafe fn attachment(
     attach: *const bindings::dma_buf_ic_attachment,
-) -> &'a Attachment<CImporter> {
-    // SAFETY: Guaranteed by the caller.
-    unsafe { &*attach.cast::<Attachment<CImporter>>() }
+) -> ManuallyDrop<Attachment<CImporter>> {
+    // SAFETY: By the caller's guarantee the handle is what `attach_c` made
+    // with `Attachment::into_raw` of an `Attachment<CImporter>`, not NULL,
+    // and not taken back; `ManuallyDrop` keeps it from being taken back
+    // here, as `from_raw` allows for borrowing.
+    ManuallyDrop::new(unsafe {
+        Attachment::from_raw(NonNull::new_unchecked(attach.cast_mut().cast()))
+    })
 }
 
 /// Tells what an attach with `side` would negotiate, without attaching.
@@ -545,12 +564,15 @@ unsafe fn negotiate_c(
         if dmabuf.is_null() || dev.is_null() {
             return Err(EINVAL);
         }
-        // SAFETY: Guaranteed by the caller.
-        let list = unsafe { accept_list(accepts, nr_accepts, side) }?;
         // SAFETY: The caller's reference keeps the buffer alive, and the
         // device is live.
         let (buf, dev) = unsafe { (DmaBuf::from_raw(dmabuf), Device::from_raw(dev)) };
-        negotiate_for(buf, &list, dev)
+        // SAFETY: Guaranteed by the caller.
+        unsafe {
+            with_accept_list(accepts, nr_accepts, side, |list| {
+                negotiate_for(buf, list, dev)
+            })
+        }
     })();
     match result {
         Ok(ty) => ty.as_c(),
@@ -649,8 +671,9 @@ unsafe extern "C" fn dma_buf_ic_notify_ioctl(
 /// `attach` comes from [`dma_buf_ic_attach`] or [`dma_buf_ic_attach_iommu`] and is not used again.
 #[export]
 unsafe extern "C" fn dma_buf_ic_detach(attach: *mut bindings::dma_buf_ic_attachment) {
-    // SAFETY: Guaranteed by the caller.
-    drop(unsafe { KBox::from_raw(attach.cast::<Attachment<CImporter>>()) });
+    // SAFETY: The handle is what `attach_c` made with `Attachment::into_raw`
+    // of an `Attachment<CImporter>`, not NULL, and the caller gives it up.
+    drop(unsafe { Attachment::<CImporter>::from_raw(NonNull::new_unchecked(attach.cast())) });
 }
 
 /// Returns the negotiated interconnect.
@@ -694,7 +717,7 @@ unsafe extern "C" fn dma_buf_ic_map_phys(
     // SAFETY: Guaranteed by the caller.
     let a = unsafe { attachment(attach) };
     // SAFETY: Guaranteed by the caller.
-    let mut resv = unsafe { assume_locked(a) };
+    let mut resv = unsafe { assume_locked(&a) };
     from_result(|| {
         let mapped = a.map(&mut resv, &PHYS_LIST)?;
         let list = mapped.ranges();
@@ -722,7 +745,7 @@ unsafe extern "C" fn dma_buf_ic_map_sgt(
     // SAFETY: Guaranteed by the caller.
     let a = unsafe { attachment(attach) };
     // SAFETY: Guaranteed by the caller.
-    let mut resv = unsafe { assume_locked(a) };
+    let mut resv = unsafe { assume_locked(&a) };
     match a.map(&mut resv, &SGT) {
         Ok(sgt) => sgt.as_raw(),
         Err(e) => e.to_ptr(),
@@ -744,7 +767,7 @@ unsafe extern "C" fn dma_buf_ic_map_private(
     // SAFETY: Guaranteed by the caller.
     let a = unsafe { attachment(attach) };
     // SAFETY: Guaranteed by the caller.
-    let mut resv = unsafe { assume_locked(a) };
+    let mut resv = unsafe { assume_locked(&a) };
     from_result(|| {
         // Only C-defined interconnects map to a cookie; refuse the others
         // before anything is mapped.
@@ -771,6 +794,6 @@ unsafe extern "C" fn dma_buf_ic_unmap(attach: *mut bindings::dma_buf_ic_attachme
     // SAFETY: Guaranteed by the caller.
     let a = unsafe { attachment(attach) };
     // SAFETY: Guaranteed by the caller.
-    let mut resv = unsafe { assume_locked(a) };
+    let mut resv = unsafe { assume_locked(&a) };
     from_result(|| a.unmap(&mut resv).map(|()| 0))
 }

@@ -71,7 +71,8 @@ pub trait Exporter: Send + Sync + 'static {
 pub struct MapRequest<'a> {
     pub(crate) ty: TypeRef,
     pub(crate) offers: &'a OfferList,
-    pub(crate) accepts: &'a AcceptList,
+    /// What the importer stated for the negotiated interconnect `ty`.
+    pub(crate) accepted: &'a (dyn Any + Send + Sync),
     pub(crate) dev: &'a Device,
     pub(crate) resv: &'a ResvLocked<'a>,
     /// The importer's `struct dma_buf_attachment`, attached to the buffer
@@ -91,12 +92,18 @@ impl<'a> MapRequest<'a> {
         self.offers.info(ty)
     }
 
-    /// Returns what the importer stated for `ty`, if it accepts it.
+    /// Returns what the importer stated when it accepted `ty`, if `ty` is
+    /// the negotiated interconnect (an attachment keeps nothing else of its
+    /// accept list).
     pub fn accept<I: Interconnect>(
         &self,
         ty: &'static InterconnectType<I>,
     ) -> Option<&'a I::Accept> {
-        self.accepts.info(ty)
+        if self.ty.is(ty) {
+            self.accepted.downcast_ref()
+        } else {
+            None
+        }
     }
 
     /// Returns the importer's device.
@@ -234,7 +241,8 @@ pub struct Export<T: Exporter> {
 /// invalidates the buffer's attachments.
 /// `mappings` counts the mappings that importers hold, framework and
 /// classic importers alike; it changes only under the reservation lock, and
-/// `unmapped` is signalled, under `wait_lock`, whenever it drops to zero.
+/// `unmapped` is signalled, under `wait_lock`, whenever it drops to zero
+/// while `revoked` is set (only then does anyone wait for it).
 /// `drop_export`, `map` and `released` are the functions of the `Export<T>`
 /// whose `core` this is, whose `T` has the type id `exporter`.
 #[pin_data]
@@ -449,12 +457,17 @@ impl ExportCore {
     /// lazy IOTLB flushed first: a revoke returns only when no device can
     /// reach the memory any more, and waits for this count to drop to zero.
     pub(crate) fn unmapped_locked(&self, dev: &Device) {
-        if self.is_revoked() {
+        // Exact: `revoked` only changes under the reservation lock.
+        let revoked = self.is_revoked();
+        if revoked {
             flush_dma_unmaps(dev);
         }
         // INVARIANT: Counted under the reservation lock; the last one wakes
-        // a revoke that waits for every mapping to end.
-        if self.mappings.fetch_sub(1, Ordering::Relaxed) == 1 {
+        // a revoke that waits for every mapping to end. Only a revoke waits,
+        // in `set_revoked`, and `revoked` stays set while it does (an
+        // unrevoke needs the `buf` mutex, which the revoke holds until it is
+        // done waiting): with `revoked` clear, nobody waits.
+        if self.mappings.fetch_sub(1, Ordering::Relaxed) == 1 && revoked {
             let _guard = self.wait_lock.lock();
             self.unmapped.notify_all();
         }
@@ -623,14 +636,14 @@ static EXPORT_OPS: bindings::dma_buf_ops = bindings::dma_buf_ops {
 ///
 /// # Invariants
 ///
-/// `accepts` never changes after `export_attach`; `mappings` is only
+/// `accepted` never changes after `export_attach`; `mappings` is only
 /// reached, under the reservation lock, through a reference to that field
 /// alone that lives across no call into the exporter, so that an exporter
 /// that maps or unmaps the same attachment from its own callbacks creates
 /// no second reference to what another one points to.
 struct ClassicAttach {
     /// What the importer accepts, as far as it can tell: the table.
-    accepts: AcceptList,
+    accepted: SgtAccept,
     /// The importer's current mappings; there may be more than one.
     mappings: KVec<Mapped>,
 }
@@ -694,9 +707,10 @@ unsafe extern "C" fn export_attach(
         if !core.offers.type_at(offer).is(&SGT) {
             return Err(EOPNOTSUPP);
         }
+        let accepted = *accepts.info(&SGT).ok_or(EINVAL)?;
         let state = KBox::new(
             ClassicAttach {
-                accepts,
+                accepted,
                 mappings: KVec::new(),
             },
             GFP_KERNEL,
@@ -775,16 +789,16 @@ unsafe extern "C" fn export_map_dma_buf(
         let resv = unsafe { ResvLocked::assume_held(buf) };
         let state = state.as_ptr();
         // SAFETY: `export_attach` set `priv` to a live `ClassicAttach`, which
-        // `export_detach` frees only after the last map; `accepts` never
+        // `export_detach` frees only after the last map; `accepted` never
         // changes (type invariant), so a shared reference to that field may
         // live across the exporter's callback.
-        let accepts = unsafe { &(*state).accepts };
+        let accepted = unsafe { &(*state).accepted };
         // SAFETY: The importer's device outlives its attachment.
         let dev = unsafe { Device::from_raw(dev) };
         let mapped = core.map_locked(&MapRequest {
             ty: TypeRef::from(&SGT),
             offers: &core.offers,
-            accepts,
+            accepted,
             dev,
             resv: &resv,
             // SAFETY: Not NULL: the dma-buf core passes a live attachment.

@@ -13,7 +13,8 @@
 use super::{
     exporter::{ExportCore, MapRequest, Mapped, MappedValue},
     interconnect::{
-        negotiate, AcceptList, Interconnect, InterconnectType, OfferList, SgtOffer, TypeRef, SGT,
+        negotiate, AcceptList, AnyInfo, Interconnect, InterconnectType, OfferList, SgtAccept,
+        SgtOffer, TypeRef, SGT,
     },
     mapping::SgtMapping,
     DmaBuf, ResvLocked,
@@ -23,6 +24,7 @@ use crate::{
 };
 use core::{
     cell::UnsafeCell,
+    mem::ManuallyDrop,
     ptr::NonNull,
     sync::atomic::{AtomicBool, Ordering},
 };
@@ -99,7 +101,9 @@ pub(crate) fn is_framework_importer(ops: *const bindings::dma_buf_attach_ops) ->
 /// buffer's [`ExportCore::mapping_count`].
 struct AttachCore {
     negotiated: TypeRef,
-    accepts: AcceptList,
+    /// What the importer stated for the negotiated interconnect; the rest
+    /// of its accept list is not kept.
+    accepted: AnyInfo,
     dev: ARef<Device>,
     mapping: UnsafeCell<Option<Mapped>>,
     invalidate: unsafe fn(*const AttachCore, &ResvLocked<'_>),
@@ -258,8 +262,10 @@ unsafe extern "C" fn import_invalidate(attach: *mut bindings::dma_buf_attachment
 /// # Invariants
 ///
 /// `raw` is an attachment of `buf` made by `dma_buf_dynamic_attach` with
-/// `IMPORT_OPS` and `importer_priv` pointing to `inner.core`; it stays
-/// attached until `drop`, and `inner` does not move while it is.
+/// `IMPORT_OPS` or `IMPORT_OPS_P2P` and `importer_priv` pointing to
+/// `inner.core`, the first field of `inner`, as the pointer that
+/// `KBox::into_raw` returned for `inner`; it stays attached until `drop`,
+/// and `inner` does not move while it is.
 pub struct Attachment<T: Importer> {
     inner: KBox<AttachInner<T>>,
     raw: NonNull<bindings::dma_buf_attachment>,
@@ -275,6 +281,38 @@ unsafe impl<T: Importer> Send for Attachment<T> {}
 unsafe impl<T: Importer> Sync for Attachment<T> {}
 
 impl<T: Importer> Attachment<T> {
+    /// Gives up the attachment without detaching, for the C interface: the
+    /// returned raw attachment holds everything needed to take it back with
+    /// [`Attachment::from_raw`] (its `importer_priv` is the inner box, its
+    /// `dmabuf` the buffer whose reference the attachment holds).
+    pub(crate) fn into_raw(self) -> NonNull<bindings::dma_buf_attachment> {
+        // The box and the buffer reference are not dropped: `from_raw`
+        // takes them back.
+        ManuallyDrop::new(self).raw
+    }
+
+    /// Takes back an attachment given up by [`Attachment::into_raw`].
+    ///
+    /// # Safety
+    ///
+    /// `raw` was returned by [`Attachment::into_raw`] of an `Attachment<T>`
+    /// of this `T`, and is taken back only once (or, for borrowing, into a
+    /// [`ManuallyDrop`] that is never dropped, while it is not taken back).
+    pub(crate) unsafe fn from_raw(raw: NonNull<bindings::dma_buf_attachment>) -> Self {
+        // SAFETY: By the type invariant, while attached, `importer_priv`
+        // points to the inner that `attach` boxed, made with `KBox::into_raw`
+        // and given up by `into_raw`; `T` is that inner's importer type, as
+        // the caller guarantees.
+        let inner =
+            unsafe { KBox::from_raw((*raw.as_ptr()).importer_priv.cast::<AttachInner<T>>()) };
+        // SAFETY: The attachment's buffer, whose reference `into_raw` gave
+        // up: the buffer is alive, and the reference is taken back here.
+        let buf =
+            unsafe { ARef::from_raw(NonNull::from(DmaBuf::from_raw((*raw.as_ptr()).dmabuf))) };
+        // INVARIANT: The fields that `into_raw` gave up, attached as before.
+        Self { inner, raw, buf }
+    }
+
     /// Returns the interconnect negotiated at attach time; it never changes.
     pub fn negotiated(&self) -> TypeRef {
         self.inner.core.negotiated
@@ -421,7 +459,7 @@ impl<T: Importer> Attachment<T> {
             Some(export) => export.map_locked(&MapRequest {
                 ty: core.negotiated,
                 offers: export.offers(),
-                accepts: &core.accepts,
+                accepted: &*core.accepted,
                 dev: &core.dev,
                 resv,
                 attach: self.raw,
@@ -522,11 +560,17 @@ pub(crate) fn with_offers<R>(buf: &DmaBuf, f: impl FnOnce(&OfferList) -> R) -> R
 /// and the device `dev`, without attaching, or the error it would fail with
 /// (`EOPNOTSUPP`, `ENODEV`). What is true now may change before an attach.
 pub fn negotiate_for(buf: &DmaBuf, accepts: &AcceptList, dev: &Device) -> Result<TypeRef> {
+    Ok(negotiate_index(buf, accepts, dev)?.0)
+}
+
+/// [`negotiate_for`], with the index of the winning entry in `accepts`.
+fn negotiate_index(buf: &DmaBuf, accepts: &AcceptList, dev: &Device) -> Result<(TypeRef, usize)> {
     if ExportCore::of(buf).is_some_and(ExportCore::is_revoked_permanently) {
         return Err(ENODEV);
     }
     with_offers(buf, |offers| {
-        Ok(offers.type_at(negotiate(offers, accepts, dev)?.offer))
+        let n = negotiate(offers, accepts, dev)?;
+        Ok((offers.type_at(n.offer), n.accept))
     })?
 }
 
@@ -696,10 +740,29 @@ pub fn for_each_attachment(resv: &ResvLocked<'_>, mut f: impl FnMut(&AttachmentV
 pub fn attach<T: Importer>(
     buf: &DmaBuf,
     dev: &Device,
-    accepts: AcceptList,
+    mut accepts: AcceptList,
     importer: T,
 ) -> Result<Attachment<T>> {
-    let negotiated = negotiate_for(buf, &accepts, dev)?;
+    attach_with(buf, dev, &mut accepts, importer)
+}
+
+/// [`attach`] with a list that the caller built in place; the list is
+/// empty when this returns successfully.
+pub(crate) fn attach_with<T: Importer>(
+    buf: &DmaBuf,
+    dev: &Device,
+    accepts: &mut AcceptList,
+    importer: T,
+) -> Result<Attachment<T>> {
+    let (negotiated, index) = negotiate_index(buf, accepts, dev)?;
+    let accepted = accepts.take_info(index);
+    // Exporters outside the framework learn from the ops whether the
+    // importer can reach PCI MMIO through the table they map.
+    let p2p = negotiated.is(&SGT)
+        && accepted
+            .downcast_ref::<SgtAccept>()
+            .is_some_and(|a| a.allow_peer_to_peer);
+    let ops = if p2p { &IMPORT_OPS_P2P } else { &IMPORT_OPS };
 
     // INVARIANT: Both adapters match `importer`; nothing is mapped yet, so
     // nothing is owed.
@@ -707,7 +770,7 @@ pub fn attach<T: Importer>(
         AttachInner {
             core: AttachCore {
                 negotiated,
-                accepts,
+                accepted,
                 dev: dev.into(),
                 mapping: UnsafeCell::new(None),
                 invalidate: invalidate_adapter::<T>,
@@ -718,18 +781,17 @@ pub fn attach<T: Importer>(
         },
         GFP_KERNEL,
     )?;
-    let priv_ = core::ptr::from_ref(&inner.core).cast_mut().cast();
-    let p2p = inner
-        .core
-        .accepts
-        .info(&SGT)
-        .is_some_and(|a| a.allow_peer_to_peer);
-    let ops = if p2p { &IMPORT_OPS_P2P } else { &IMPORT_OPS };
-    // SAFETY: `buf` and `dev` are alive; the ops are static and `priv_`
+    // The core is the first field of the `#[repr(C)]` inner: the raw
+    // pointer to the inner is one to the core, which `importer_priv` holds.
+    let inner = KBox::into_raw(inner);
+    // SAFETY: `buf` and `dev` are alive; the ops are static and `inner`
     // stays valid until the attachment is detached in `Attachment::drop`.
-    let raw = from_err_ptr(unsafe {
-        bindings::dma_buf_dynamic_attach(buf.as_raw(), dev.as_raw(), ops, priv_)
-    })?;
+    let raw =
+        unsafe { bindings::dma_buf_dynamic_attach(buf.as_raw(), dev.as_raw(), ops, inner.cast()) };
+    // SAFETY: `inner` comes from `KBox::into_raw` above, and is taken back
+    // once, whether the attach failed (nothing else has it then) or not.
+    let inner = unsafe { KBox::from_raw(inner) };
+    let raw = from_err_ptr(raw)?;
     // INVARIANT: `raw` was just attached as described; `inner` is boxed and
     // moves with its box only.
     Ok(Attachment {

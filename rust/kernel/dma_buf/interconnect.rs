@@ -16,7 +16,7 @@
 //! a pair falls back to the classic path.
 
 use crate::{
-    alloc::{flags::GFP_KERNEL, KBox, KVec},
+    alloc::{flags::GFP_KERNEL, KBox},
     bindings,
     device::Device,
     error::{code::*, Result},
@@ -352,40 +352,59 @@ impl Entry {
     }
 }
 
+/// The most entries an offer or accept list holds (`DMA_BUF_IC_MAX_ENTRIES`
+/// for C code).
+///
+/// More than the distinct interconnects any exporter or importer has a use
+/// for, and few enough that a list lives inline, on the stack while it is
+/// built: negotiating allocates nothing for the lists themselves.
+pub const MAX_ENTRIES: usize = bindings::DMA_BUF_IC_MAX_ENTRIES as usize;
+
 /// A list of interconnect entries without duplicates.
 ///
 /// # Invariants
 ///
-/// `entries` is not empty and no two entries have the same type.
+/// The first `len` slots of `entries` hold entries, the others none, and no
+/// two entries have the same type.
 struct List {
-    entries: KVec<Entry>,
+    entries: [Option<Entry>; MAX_ENTRIES],
+    len: usize,
 }
 
 impl List {
     fn new() -> Self {
+        // INVARIANT: No entries.
         Self {
-            entries: KVec::new(),
+            entries: [const { None }; MAX_ENTRIES],
+            len: 0,
         }
     }
 
     fn push(&mut self, entry: Entry) -> Result {
-        if self.entries.iter().any(|e| e.ty == entry.ty) {
+        if self.len == MAX_ENTRIES || self.iter().any(|e| e.ty == entry.ty) {
             return Err(EINVAL);
         }
-        self.entries.push(entry, GFP_KERNEL)?;
+        // INVARIANT: The slot after the last entry, within bounds (checked
+        // above), gets the new, distinct entry.
+        self.entries[self.len] = Some(entry);
+        self.len += 1;
         Ok(())
     }
 
-    fn check(self) -> Result<Self> {
-        if self.entries.is_empty() {
+    /// Fails with `EINVAL` if the list is empty.
+    fn check(&self) -> Result {
+        if self.len == 0 {
             return Err(EINVAL);
         }
-        // INVARIANT: `push` refused duplicates and the list is not empty.
-        Ok(self)
+        Ok(())
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Entry> + '_ {
+        self.entries.iter().map_while(Option::as_ref)
     }
 
     fn types(&self) -> impl Iterator<Item = TypeRef> + '_ {
-        self.entries.iter().map(|e| e.ty)
+        self.iter().map(|e| e.ty)
     }
 
     fn info<T: 'static>(&self, ty: TypeRef) -> Option<&T> {
@@ -393,7 +412,37 @@ impl List {
     }
 
     fn raw_info(&self, ty: TypeRef) -> Option<&(dyn Any + Send + Sync)> {
-        self.entries.iter().find(|e| e.ty == ty).map(|e| &*e.info)
+        self.iter().find(|e| e.ty == ty).map(|e| &*e.info)
+    }
+
+    /// Returns the entry at `index`.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `index` is out of bounds; indices come from [`negotiate`].
+    fn at(&self, index: usize) -> &Entry {
+        match self.entries.get(index) {
+            Some(Some(entry)) => entry,
+            _ => panic!("no interconnect entry {index}"),
+        }
+    }
+
+    /// Takes the information of the entry at `index` and empties the list.
+    ///
+    /// # Panics
+    ///
+    /// As for [`List::at`].
+    fn take_info(&mut self, index: usize) -> AnyInfo {
+        let entry = self.entries.get_mut(index).and_then(Option::take);
+        for slot in &mut self.entries[..self.len] {
+            *slot = None;
+        }
+        // INVARIANT: No entries are left.
+        self.len = 0;
+        match entry {
+            Some(entry) => entry.info,
+            None => panic!("no interconnect entry {index}"),
+        }
     }
 }
 
@@ -403,7 +452,7 @@ impl List {
 ///
 /// ```
 /// # use kernel::prelude::*;
-/// use kernel::dma_buf::interconnect::{OfferList, PHYS_LIST, SGT, SgtOffer};
+/// use kernel::dma_buf::interconnect::*;
 ///
 /// let offers = OfferList::builder()
 ///     .offer(&PHYS_LIST, ())?
@@ -417,6 +466,22 @@ impl List {
 /// assert_eq!(OfferList::builder().offer(&SGT, SgtOffer::default())?
 ///     .offer(&SGT, SgtOffer::default()).err(), Some(EINVAL));
 /// assert_eq!(OfferList::builder().build().err(), Some(EINVAL));
+///
+/// // So are more than `MAX_ENTRIES` entries (each static is a distinct
+/// // interconnect, whatever its marker type).
+/// struct Link;
+/// impl Interconnect for Link {
+///     type Offer = ();
+///     type Accept = ();
+///     type Mapping = ();
+/// }
+/// static LINKS: [InterconnectType<Link>; MAX_ENTRIES + 1] =
+///     [const { InterconnectType::new(c"doctest-link") }; MAX_ENTRIES + 1];
+/// let mut full = AcceptList::builder();
+/// for link in &LINKS[..MAX_ENTRIES] {
+///     full = full.accept(link, ())?;
+/// }
+/// assert_eq!(full.accept(&LINKS[MAX_ENTRIES], ()).err(), Some(EINVAL));
 /// # Ok::<(), Error>(())
 /// ```
 pub struct OfferList {
@@ -463,7 +528,8 @@ impl OfferList {
 }
 
 impl OfferListBuilder {
-    /// Appends an offer of `ty`; fails with `EINVAL` if `ty` is already there.
+    /// Appends an offer of `ty`; fails with `EINVAL` if `ty` is already there
+    /// or the list holds [`MAX_ENTRIES`] offers.
     pub fn offer<I: Interconnect>(
         mut self,
         ty: &'static InterconnectType<I>,
@@ -474,9 +540,8 @@ impl OfferListBuilder {
     }
 
     /// Appends an entry built by the C interface.
-    pub(crate) fn offer_raw(mut self, entry: Entry) -> Result<Self> {
-        self.list.push(entry)?;
-        Ok(self)
+    pub(crate) fn offer_raw(&mut self, entry: Entry) -> Result {
+        self.list.push(entry)
     }
 
     /// Sets whether the exporter may revoke access to the buffer.
@@ -487,8 +552,9 @@ impl OfferListBuilder {
 
     /// Finishes the list; fails with `EINVAL` if it is empty.
     pub fn build(self) -> Result<OfferList> {
+        self.list.check()?;
         Ok(OfferList {
-            list: self.list.check()?,
+            list: self.list,
             revocable: self.revocable,
         })
     }
@@ -541,24 +607,51 @@ impl AcceptList {
     ///
     /// Panics if `index` is out of bounds; indices come from [`negotiate`].
     pub fn type_at(&self, index: usize) -> TypeRef {
-        self.list.entries[index].ty
+        self.list.at(index).ty
+    }
+
+    /// An empty list, for the C interface, which fills it in place with
+    /// [`AcceptList::push_raw`] and checks it with [`AcceptList::check`]:
+    /// no copy of the list on the way.
+    pub(crate) fn empty(honours_invalidation: bool) -> Self {
+        Self {
+            list: List::new(),
+            honours_invalidation,
+        }
+    }
+
+    /// Appends an entry built by the C interface; fails as
+    /// [`AcceptListBuilder::accept`] does.
+    pub(crate) fn push_raw(&mut self, entry: Entry) -> Result {
+        self.list.push(entry)
+    }
+
+    /// Fails with `EINVAL` if the list is empty, as
+    /// [`AcceptListBuilder::build`] does.
+    pub(crate) fn check(&self) -> Result {
+        self.list.check()
+    }
+
+    /// Takes what the importer stated for the accepted entry at `index` and
+    /// empties the list: an attachment keeps only what it negotiated.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `index` is out of bounds; indices come from [`negotiate`].
+    pub(crate) fn take_info(&mut self, index: usize) -> AnyInfo {
+        self.list.take_info(index)
     }
 }
 
 impl AcceptListBuilder {
-    /// Accepts `ty`; fails with `EINVAL` if `ty` is already accepted.
+    /// Accepts `ty`; fails with `EINVAL` if `ty` is already accepted or the
+    /// list holds [`MAX_ENTRIES`] entries.
     pub fn accept<I: Interconnect>(
         mut self,
         ty: &'static InterconnectType<I>,
         info: I::Accept,
     ) -> Result<Self> {
         self.list.push(Entry::new(ty, info)?)?;
-        Ok(self)
-    }
-
-    /// Appends an entry built by the C interface.
-    pub(crate) fn accept_raw(mut self, entry: Entry) -> Result<Self> {
-        self.list.push(entry)?;
         Ok(self)
     }
 
@@ -570,8 +663,9 @@ impl AcceptListBuilder {
 
     /// Finishes the list; fails with `EINVAL` if it is empty.
     pub fn build(self) -> Result<AcceptList> {
+        self.list.check()?;
         Ok(AcceptList {
-            list: self.list.check()?,
+            list: self.list,
             honours_invalidation: self.honours_invalidation,
         })
     }
@@ -642,8 +736,8 @@ pub fn negotiate(
     if offers.revocable && !accepts.honours_invalidation {
         return Err(EOPNOTSUPP);
     }
-    for (oi, offer) in offers.list.entries.iter().enumerate() {
-        for (ai, accept) in accepts.list.entries.iter().enumerate() {
+    for (oi, offer) in offers.list.iter().enumerate() {
+        for (ai, accept) in accepts.list.iter().enumerate() {
             if offer.ty == accept.ty
                 && offer
                     .ty
@@ -667,7 +761,7 @@ impl OfferList {
     ///
     /// Panics if `index` is out of bounds; indices come from [`negotiate`].
     pub fn type_at(&self, index: usize) -> TypeRef {
-        self.list.entries[index].ty
+        self.list.at(index).ty
     }
 }
 
@@ -688,7 +782,7 @@ pub struct SgtOffer {
 }
 
 /// What an importer states when it accepts [`Sgt`].
-#[derive(Default)]
+#[derive(Default, Clone, Copy)]
 pub struct SgtAccept {
     /// The importer's device can do peer-to-peer DMA to PCI MMIO.
     pub allow_peer_to_peer: bool,
