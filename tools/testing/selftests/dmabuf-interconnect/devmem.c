@@ -45,15 +45,13 @@
 #include "edu.h"
 #include "fail_nth.h"
 #include "ic_info.h"
+#include "narrate.h"
 #include "vfio_utils.h"
 
 #define XFER 2048
 #define IOVA_RAM 0x100000UL
 #define IOVA_BUF 0x200000UL
 #define LINK_NAME "ivshmem-devmem-link"
-
-static bool narrate;
-#define SAY(...) do { if (narrate) printf(__VA_ARGS__); } while (0)
 
 /* One device of the driver: its misc device, opened, and what it is. */
 struct devmem {
@@ -1062,11 +1060,5 @@ TEST_F(devmem, unbind_with_live_mappings)
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && !strcmp(argv[1], "-v")) {
-		narrate = true;
-		argv[1] = argv[0];
-		argc--;
-		argv++;
-	}
-	return test_harness_run(argc, argv);
+	return narrated_harness_run(argc, argv);
 }

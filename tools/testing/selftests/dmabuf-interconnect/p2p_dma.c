@@ -38,15 +38,13 @@
 #include "../../../../drivers/dma-buf/dmabuf-ic-test.h"
 #include "edu.h"
 #include "ic_info.h"
+#include "narrate.h"
 #include "vfio_utils.h"
 
 /* Below 4095 bytes: a 4096-byte transfer trips QEMU 7.2's range check. */
 #define XFER 2048
 #define IOVA_RAM 0x100000UL
 #define IOVA_BAR 0x200000UL
-
-static bool narrate;
-#define SAY(...) do { if (narrate) printf(__VA_ARGS__); } while (0)
 
 static void *map_region(int device, __u32 index, __u64 *size, __u64 *offset)
 {
@@ -525,11 +523,5 @@ TEST(classic_sgt_p2p_dma)
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && !strcmp(argv[1], "-v")) {
-		narrate = true;
-		argv[1] = argv[0];
-		argc--;
-		argv++;
-	}
-	return test_harness_run(argc, argv);
+	return narrated_harness_run(argc, argv);
 }
