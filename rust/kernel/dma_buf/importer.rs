@@ -747,7 +747,7 @@ pub fn attach<T: Importer>(
 }
 
 /// [`attach`] with a list that the caller built in place; the list is
-/// empty when this returns successfully.
+/// emptied once negotiation succeeds, whatever happens after.
 pub(crate) fn attach_with<T: Importer>(
     buf: &DmaBuf,
     dev: &Device,
