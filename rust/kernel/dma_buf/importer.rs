@@ -305,8 +305,10 @@ impl<T: Importer> Attachment<T> {
         // the caller guarantees.
         let inner =
             unsafe { KBox::from_raw((*raw.as_ptr()).importer_priv.cast::<AttachInner<T>>()) };
-        // SAFETY: The attachment's buffer, whose reference `into_raw` gave
-        // up: the buffer is alive, and the reference is taken back here.
+        // SAFETY: By the type invariant `raw` is attached to `buf`, so its
+        // `dmabuf` is the buffer whose reference `into_raw` kept from being
+        // dropped: alive, and that reference is taken back here, once, as
+        // the caller guarantees.
         let buf =
             unsafe { ARef::from_raw(NonNull::from(DmaBuf::from_raw((*raw.as_ptr()).dmabuf))) };
         // INVARIANT: The fields that `into_raw` gave up, attached as before.
