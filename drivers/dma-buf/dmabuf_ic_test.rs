@@ -190,7 +190,7 @@ fn type_number(ty: TypeRef) -> u32 {
 }
 
 /// Returns the first `nr` entries of a uAPI type list; `EINVAL` if `nr` is
-/// zero or too large (the builders refuse duplicates and unknown types).
+/// zero or too large (the lists refuse duplicates and unknown types).
 fn type_list(types: &[u32], nr: u32) -> Result<&[u32]> {
     let nr = usize::try_from(nr).map_err(|_| EINVAL)?;
     if nr == 0 || nr > types.len() {
@@ -569,9 +569,9 @@ impl Context {
         {
             return Err(EINVAL);
         }
-        let mut offers = OfferList::builder();
+        let mut offers = OfferList::new();
         for &ty in type_list(&args.offers, args.nr_offers)? {
-            offers = match ty {
+            match ty {
                 bindings::dmabuf_ic_test_type_DMABUF_IC_TEST_SGT => {
                     let peer_to_peer = args.flags & bindings::DMABUF_IC_TEST_EXPORT_SGT_P2P != 0;
                     // Pages that claim to be MMIO, of no PCI device: no
@@ -592,7 +592,7 @@ impl Context {
             };
         }
         let revocable = args.flags & bindings::DMABUF_IC_TEST_EXPORT_REVOCABLE != 0;
-        let offers = offers.revocable(revocable).build()?;
+        offers.set_revocable(revocable);
 
         let nr_pages = args.nr_pages as usize;
         let mut pages = KVec::with_capacity(nr_pages, GFP_KERNEL)?;
@@ -629,15 +629,16 @@ impl Context {
         let p2p = args.flags & bindings::DMABUF_IC_TEST_ATTACH_SGT_P2P != 0;
         let classic = args.flags & bindings::DMABUF_IC_TEST_ATTACH_CLASSIC != 0;
         let types = type_list(&args.accepts, args.nr_accepts)?;
-        let accepts = if classic {
+        let mut accepts = AcceptList::new();
+        if classic {
             // A classic importer takes the scatter-gather table, nothing else.
             if types != [bindings::dmabuf_ic_test_type_DMABUF_IC_TEST_SGT] {
                 return Err(EINVAL);
             }
-            None
         } else {
-            Some(accept_list(types, args.link_id, honours, p2p, reader)?)
-        };
+            fill_accept_list(&mut accepts, types, args.link_id, p2p, reader)?;
+            accepts.set_honours_invalidation(honours);
+        }
 
         let buf = DmaBuf::get(args.fd)?;
         let pci_dev = if args.flags & bindings::DMABUF_IC_TEST_ATTACH_PCI_DEV != 0 {
@@ -656,21 +657,18 @@ impl Context {
             }
             None => return Err(ENOSPC),
         };
-        let attachment = match accepts {
-            Some(accepts) => {
-                let state = Arc::pin_init(
-                    new_mutex!(ImporterState::default(), "dmabuf_ic_test::importer"),
-                    GFP_KERNEL,
-                )?;
-                let a = attach(&buf, dev, accepts, TestImporter { state })?;
-                args.negotiated = type_number(a.negotiated());
-                TestAttachment::Framework(a)
-            }
-            None => {
-                let a = ClassicAttachment::new(&buf, dev, honours, p2p)?;
-                args.negotiated = bindings::dmabuf_ic_test_type_DMABUF_IC_TEST_SGT;
-                TestAttachment::Classic(a)
-            }
+        let attachment = if classic {
+            let a = ClassicAttachment::new(&buf, dev, honours, p2p)?;
+            args.negotiated = bindings::dmabuf_ic_test_type_DMABUF_IC_TEST_SGT;
+            TestAttachment::Classic(a)
+        } else {
+            let state = Arc::pin_init(
+                new_mutex!(ImporterState::default(), "dmabuf_ic_test::importer"),
+                GFP_KERNEL,
+            )?;
+            let a = attach(&buf, dev, accepts, TestImporter { state })?;
+            args.negotiated = type_number(a.negotiated());
+            TestAttachment::Framework(a)
         };
         // The slot is below `DMABUF_IC_TEST_MAX_ATTACHMENTS`.
         args.id = slot as u32 + 1;
@@ -761,20 +759,19 @@ impl PinnedDrop for Context {
     }
 }
 
-/// Builds a framework importer's accept list from uAPI types.
+/// Fills a framework importer's accept list from uAPI types.
 ///
 /// Only a physical-range reader may accept the physical list; an ordinary
 /// importer asking for it gets `EPERM`.
-fn accept_list(
+fn fill_accept_list(
+    accepts: &mut AcceptList,
     types: &[u32],
     link_id: u32,
-    honours: bool,
     p2p: bool,
     reader: bool,
-) -> Result<AcceptList> {
-    let mut accepts = AcceptList::builder();
+) -> Result {
     for &ty in types {
-        accepts = match ty {
+        match ty {
             bindings::dmabuf_ic_test_type_DMABUF_IC_TEST_SGT => accepts.accept(
                 &SGT,
                 SgtAccept {
@@ -797,7 +794,7 @@ fn accept_list(
             _ => return Err(EINVAL),
         };
     }
-    accepts.honours_invalidation(honours).build()
+    Ok(())
 }
 
 /// Maps a framework attachment through its negotiated interconnect.

@@ -259,12 +259,12 @@ impl DevMem {
             peer_to_peer: true,
             provider: Some(self.provider.device().into()),
         };
-        let offers = OfferList::builder()
+        let mut offers = OfferList::new();
+        offers
             .offer(&DEVMEM_LINK, ())?
             .offer(&PHYS_LIST, ())?
             .offer(&SGT, sgt)?
-            .revocable(true)
-            .build()?;
+            .set_revocable(true);
         let (export, buf) = export(buffer, offers, size, c"ivshmem_devmem", &THIS_MODULE)?;
         let listed = state.exports.push(export.clone(), GFP_KERNEL);
         // On failure `buf` goes, and its `released` takes the lock.
@@ -538,10 +538,10 @@ impl OpenFile {
             return Err(EINVAL);
         }
         let buf = DmaBuf::get(args.fd)?;
-        let accepts = AcceptList::builder()
+        let mut accepts = AcceptList::new();
+        accepts
             .accept(&DEVMEM_LINK, LinkAccept(()))?
-            .honours_invalidation(true)
-            .build()?;
+            .set_honours_invalidation(true);
         let dev: &Device = self.mem.provider.device();
         let mut handles = self.handles.lock();
         // A device that is gone imports nothing (one held in reset may).

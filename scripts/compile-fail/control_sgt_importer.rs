@@ -17,9 +17,8 @@ struct Control;
 
 impl kernel::Module for Control {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let _accepts = AcceptList::builder()
-            .accept(&SGT, SgtAccept::default())?
-            .build()?;
+        let mut accepts = AcceptList::new();
+        accepts.accept(&SGT, SgtAccept::default())?;
         Ok(Control)
     }
 }

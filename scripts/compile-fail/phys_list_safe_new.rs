@@ -18,7 +18,7 @@ struct Forged;
 impl kernel::Module for Forged {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let access = PhysListAccess::new();
-        let _accepts = AcceptList::builder().accept(&PHYS_LIST, access)?.build()?;
+        AcceptList::new().accept(&PHYS_LIST, access)?;
         Ok(Forged)
     }
 }

@@ -18,7 +18,7 @@ struct Forged;
 
 impl kernel::Module for Forged {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let _accepts = AcceptList::builder().accept(&PHYS_LIST, ())?.build()?;
+        AcceptList::new().accept(&PHYS_LIST, ())?;
         Ok(Forged)
     }
 }

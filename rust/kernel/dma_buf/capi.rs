@@ -132,10 +132,10 @@ unsafe fn with_accept_list<R>(
         Side::IommuAccept => true,
         Side::Offer(_) => return Err(EINVAL),
     };
-    let mut list = AcceptList::empty(honours);
+    let mut list = AcceptList::new();
+    list.set_honours_invalidation(honours);
     // SAFETY: Guaranteed by the caller.
-    unsafe { decode_entries(accepts, nr_accepts, side, |entry| list.push_raw(entry)) }?;
-    list.check()?;
+    unsafe { decode_entries(accepts, nr_accepts, side, |entry| list.accept_raw(entry)) }?;
     f(&mut list)
 }
 
@@ -278,7 +278,7 @@ unsafe extern "C" fn dma_buf_ic_export(
         // keep it take a reference to it.
         let provider =
             (!info.provider.is_null()).then(|| unsafe { Device::from_raw(info.provider) });
-        let mut offers = OfferList::builder();
+        let mut offers = OfferList::new();
         // SAFETY: The caller passes `nr_offers` entries.
         unsafe {
             decode_entries(
@@ -288,7 +288,7 @@ unsafe extern "C" fn dma_buf_ic_export(
                 |entry| offers.offer_raw(entry),
             )
         }?;
-        let offers = offers.revocable(info.revocable).build()?;
+        offers.set_revocable(info.revocable);
         if offers.types().any(|t| t.is(&PHYS_LIST)) {
             if info.ranges.is_null() || info.nr_ranges == 0 {
                 return Err(EINVAL);

@@ -664,15 +664,16 @@ unsafe fn classic_accepts(attach: *mut bindings::dma_buf_attachment) -> Result<A
             bindings::dma_buf_attach_revocable(attach),
         )
     };
-    AcceptList::builder()
+    let mut accepts = AcceptList::new();
+    accepts
         .accept(
             &SGT,
             SgtAccept {
                 allow_peer_to_peer: p2p,
             },
         )?
-        .honours_invalidation(revocable)
-        .build()
+        .set_honours_invalidation(revocable);
+    Ok(accepts)
 }
 
 /// Lets framework importers attach (they negotiated before attaching), and
@@ -892,7 +893,7 @@ unsafe extern "C" fn export_release(dmabuf: *mut bindings::dma_buf) {
 ///
 /// Returns the shared state, which the driver keeps to revoke access, and
 /// the buffer, which it typically installs as a file descriptor.
-/// Fails with `EINVAL` if `size` is zero.
+/// Fails with `EINVAL` if `size` is zero or `offers` is empty.
 ///
 /// # Examples
 ///
@@ -927,7 +928,8 @@ unsafe extern "C" fn export_release(dmabuf: *mut bindings::dma_buf) {
 ///     }
 /// }
 ///
-/// let offers = OfferList::builder().offer(&PHYS_LIST, ())?.revocable(true).build()?;
+/// let mut offers = OfferList::new();
+/// offers.offer(&PHYS_LIST, ())?.set_revocable(true);
 /// let (state, buf) = export(Bar, offers, 8192, c"doctest", &DOCTEST)?;
 /// assert_eq!(buf.size(), 8192);
 /// assert!(state.has_buffer() && !state.is_revoked());
@@ -960,9 +962,12 @@ unsafe extern "C" fn export_release(dmabuf: *mut bindings::dma_buf) {
 /// drop(state);
 /// assert!(DROPPED.load(Ordering::Relaxed));
 ///
-/// // A zero-sized buffer is refused.
-/// let offers = OfferList::builder().offer(&PHYS_LIST, ())?.build()?;
+/// // A zero-sized buffer is refused, and so is a buffer that offers nothing.
+/// let mut offers = OfferList::new();
+/// offers.offer(&PHYS_LIST, ())?;
 /// assert_eq!(export(Bar, offers, 0, c"doctest", &DOCTEST).err(), Some(EINVAL));
+/// let nothing = OfferList::new();
+/// assert_eq!(export(Bar, nothing, 4096, c"doctest", &DOCTEST).err(), Some(EINVAL));
 /// # Ok::<(), Error>(())
 /// ```
 pub fn export<T: Exporter>(
@@ -989,6 +994,7 @@ pub(crate) fn export_raw<T: Exporter>(
     if size == 0 {
         return Err(EINVAL);
     }
+    offers.check()?;
     let state = Arc::pin_init(
         try_pin_init!(Export {
             core <- ExportCore::new(

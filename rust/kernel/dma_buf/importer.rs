@@ -384,10 +384,12 @@ impl<T: Importer> Attachment<T> {
     /// static DOCTEST: kernel::ThisModule =
     ///     unsafe { kernel::ThisModule::from_ptr(core::ptr::null_mut()) };
     /// let me: Me = Arc::pin_init(new_mutex!(None), GFP_KERNEL)?;
-    /// let offers = OfferList::builder().offer(&LOOP, ())?.build()?;
+    /// let mut offers = OfferList::new();
+    /// offers.offer(&LOOP, ())?;
     /// let (_state, buf) = export(SelfImporter(me.clone()), offers, 4096, c"doctest", &DOCTEST)?;
     /// let faux = kernel::faux::Registration::new(c"dmabuf_self_import_doctest", None)?;
-    /// let accepts = AcceptList::builder().accept(&LOOP, ())?.build()?;
+    /// let mut accepts = AcceptList::new();
+    /// accepts.accept(&LOOP, ())?;
     /// let a = Arc::new(attach(&buf, faux.as_ref(), accepts, Nobody)?, GFP_KERNEL)?;
     /// *me.lock() = Some(a.clone());
     /// {
@@ -543,10 +545,11 @@ fn foreign_offers(buf: &DmaBuf) -> Result<OfferList> {
     // SAFETY: By the type invariant of `DmaBuf` the buffer is alive, and its
     // ops are set once at export time.
     let dynamic = unsafe { (*(*buf.as_raw()).ops).pin.is_some() };
-    OfferList::builder()
+    let mut offers = OfferList::new();
+    offers
         .offer(&SGT, SgtOffer::default())?
-        .revocable(dynamic)
-        .build()
+        .set_revocable(dynamic);
+    Ok(offers)
 }
 
 /// Returns what `buf` offers: its exporter's list, or for buffers of other
@@ -663,11 +666,11 @@ pub fn for_each_attachment(resv: &ResvLocked<'_>, mut f: impl FnMut(&AttachmentV
 /// // SAFETY: The device is registered until `root_device_unregister` below.
 /// let dev = unsafe { Device::from_raw(raw) };
 ///
-/// let offers = OfferList::builder()
+/// let mut offers = OfferList::new();
+/// offers
 ///     .offer(&PHYS_LIST, ())?
 ///     .offer(&SGT, SgtOffer { peer_to_peer: true, provider: None })?
-///     .revocable(true)
-///     .build()?;
+///     .set_revocable(true);
 /// let page = Page::alloc_page(GFP_KERNEL)?;
 /// let phys = PhysRange::of_page(&page);
 /// // SAFETY: The doctests are built into the kernel, whose modules are NULL.
@@ -677,17 +680,20 @@ pub fn for_each_attachment(resv: &ResvLocked<'_>, mut f: impl FnMut(&AttachmentV
 ///
 /// // SAFETY: This importer only compares the ranges; it maps them nowhere.
 /// let access = || unsafe { PhysListAccess::new() };
-/// let accepts = AcceptList::builder().accept(&PHYS_LIST, access())?.honours_invalidation(true);
-/// let a = attach(&buf, dev, accepts.build()?, Iommu::default())?;
+/// let mut accepts = AcceptList::new();
+/// accepts.accept(&PHYS_LIST, access())?.set_honours_invalidation(true);
+/// let a = attach(&buf, dev, accepts, Iommu::default())?;
 /// assert!(a.negotiated().is(&PHYS_LIST));
 /// assert_eq!(buf.lock_resv().attachment_count(), 1);
 ///
 /// // Refused, and nothing left attached: no common interconnect...
-/// let sgt_only = AcceptList::builder().accept(&SGT, SgtAccept::default())?;
-/// let e = attach(&buf, dev, sgt_only.honours_invalidation(true).build()?, Iommu::default());
+/// let mut sgt_only = AcceptList::new();
+/// sgt_only.accept(&SGT, SgtAccept::default())?.set_honours_invalidation(true);
+/// let e = attach(&buf, dev, sgt_only, Iommu::default());
 /// assert_eq!(e.err(), Some(EOPNOTSUPP));
 /// // ... or an importer that cannot be invalidated.
-/// let nonrev = AcceptList::builder().accept(&PHYS_LIST, access())?.build()?;
+/// let mut nonrev = AcceptList::new();
+/// nonrev.accept(&PHYS_LIST, access())?;
 /// assert_eq!(attach(&buf, dev, nonrev, Iommu::default()).err(), Some(EOPNOTSUPP));
 /// assert_eq!(buf.lock_resv().attachment_count(), 1);
 ///
@@ -732,8 +738,9 @@ pub fn for_each_attachment(resv: &ResvLocked<'_>, mut f: impl FnMut(&AttachmentV
 ///
 /// // A buffer revoked for good takes no new importers.
 /// state.revoke_permanently();
-/// let accepts = AcceptList::builder().accept(&PHYS_LIST, access())?.honours_invalidation(true);
-/// assert_eq!(attach(&buf, dev, accepts.build()?, Iommu::default()).err(), Some(ENODEV));
+/// let mut accepts = AcceptList::new();
+/// accepts.accept(&PHYS_LIST, access())?.set_honours_invalidation(true);
+/// assert_eq!(attach(&buf, dev, accepts, Iommu::default()).err(), Some(ENODEV));
 /// drop(buf);
 /// // SAFETY: `raw` was registered above and has no other user.
 /// unsafe { bindings::root_device_unregister(raw) };

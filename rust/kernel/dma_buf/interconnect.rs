@@ -448,24 +448,27 @@ impl List {
 
 /// What an exporter offers, in its order of preference.
 ///
+/// Built in place: [`OfferList::offer`] appends an entry and returns the
+/// list again, so calls chain. [`export`](super::exporter::export) refuses
+/// an empty list.
+///
 /// # Examples
 ///
 /// ```
 /// # use kernel::prelude::*;
 /// use kernel::dma_buf::interconnect::*;
 ///
-/// let offers = OfferList::builder()
+/// let mut offers = OfferList::new();
+/// offers
 ///     .offer(&PHYS_LIST, ())?
 ///     .offer(&SGT, SgtOffer::default())?
-///     .revocable(true)
-///     .build()?;
+///     .set_revocable(true);
 /// assert!(offers.revocable());
 /// assert_eq!(offers.types().count(), 2);
 ///
-/// // Duplicates and empty lists are refused.
-/// assert_eq!(OfferList::builder().offer(&SGT, SgtOffer::default())?
-///     .offer(&SGT, SgtOffer::default()).err(), Some(EINVAL));
-/// assert_eq!(OfferList::builder().build().err(), Some(EINVAL));
+/// // Duplicates are refused, and leave the list as it was.
+/// assert_eq!(offers.offer(&SGT, SgtOffer::default()).err(), Some(EINVAL));
+/// assert_eq!(offers.types().count(), 2);
 ///
 /// // So are more than `MAX_ENTRIES` entries (each static is a distinct
 /// // interconnect, whatever its marker type).
@@ -477,11 +480,12 @@ impl List {
 /// }
 /// static LINKS: [InterconnectType<Link>; MAX_ENTRIES + 1] =
 ///     [const { InterconnectType::new(c"doctest-link") }; MAX_ENTRIES + 1];
-/// let mut full = AcceptList::builder();
+/// let mut full = AcceptList::new();
 /// for link in &LINKS[..MAX_ENTRIES] {
-///     full = full.accept(link, ())?;
+///     full.accept(link, ())?;
 /// }
 /// assert_eq!(full.accept(&LINKS[MAX_ENTRIES], ()).err(), Some(EINVAL));
+/// assert_eq!(full.types().count(), MAX_ENTRIES);
 /// # Ok::<(), Error>(())
 /// ```
 pub struct OfferList {
@@ -489,24 +493,52 @@ pub struct OfferList {
     revocable: bool,
 }
 
-/// Builds an [`OfferList`].
-pub struct OfferListBuilder {
-    list: List,
-    revocable: bool,
+impl Default for OfferList {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl OfferList {
     /// Starts an empty, non-revocable offer list.
-    pub fn builder() -> OfferListBuilder {
-        OfferListBuilder {
+    pub fn new() -> Self {
+        Self {
             list: List::new(),
             revocable: false,
         }
     }
 
+    /// Appends an offer of `ty`; fails with `EINVAL` if `ty` is already there
+    /// or the list holds [`MAX_ENTRIES`] offers.
+    pub fn offer<I: Interconnect>(
+        &mut self,
+        ty: &'static InterconnectType<I>,
+        info: I::Offer,
+    ) -> Result<&mut Self> {
+        self.list.push(Entry::new(ty, info)?)?;
+        Ok(self)
+    }
+
+    /// Appends an entry built by the C interface; fails as
+    /// [`OfferList::offer`] does.
+    pub(crate) fn offer_raw(&mut self, entry: Entry) -> Result {
+        self.list.push(entry)
+    }
+
+    /// Sets whether the exporter may revoke access to the buffer.
+    pub fn set_revocable(&mut self, revocable: bool) -> &mut Self {
+        self.revocable = revocable;
+        self
+    }
+
     /// Returns true if the exporter may revoke access to the buffer.
     pub fn revocable(&self) -> bool {
         self.revocable
+    }
+
+    /// Fails with `EINVAL` if nothing is offered.
+    pub(crate) fn check(&self) -> Result {
+        self.list.check()
     }
 
     /// Returns the offered interconnects in order of preference.
@@ -527,63 +559,56 @@ impl OfferList {
     }
 }
 
-impl OfferListBuilder {
-    /// Appends an offer of `ty`; fails with `EINVAL` if `ty` is already there
-    /// or the list holds [`MAX_ENTRIES`] offers.
-    pub fn offer<I: Interconnect>(
-        mut self,
-        ty: &'static InterconnectType<I>,
-        info: I::Offer,
-    ) -> Result<Self> {
-        self.list.push(Entry::new(ty, info)?)?;
-        Ok(self)
-    }
-
-    /// Appends an entry built by the C interface.
-    pub(crate) fn offer_raw(&mut self, entry: Entry) -> Result {
-        self.list.push(entry)
-    }
-
-    /// Sets whether the exporter may revoke access to the buffer.
-    pub fn revocable(mut self, revocable: bool) -> Self {
-        self.revocable = revocable;
-        self
-    }
-
-    /// Finishes the list; fails with `EINVAL` if it is empty.
-    pub fn build(self) -> Result<OfferList> {
-        self.list.check()?;
-        Ok(OfferList {
-            list: self.list,
-            revocable: self.revocable,
-        })
-    }
-}
-
 /// What an importer accepts, and whether it honours invalidation.
 ///
 /// An importer that honours invalidation stops every access to the buffer
 /// before its invalidate callback returns (or its `invalidate_done`, see
 /// [`Importer`](super::importer::Importer)); only such importers may attach
 /// to a revocable buffer.
+///
+/// Built in place, as an [`OfferList`] is; [`negotiate`] refuses an empty
+/// list.
 pub struct AcceptList {
     list: List,
     honours_invalidation: bool,
 }
 
-/// Builds an [`AcceptList`].
-pub struct AcceptListBuilder {
-    list: List,
-    honours_invalidation: bool,
+impl Default for AcceptList {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl AcceptList {
     /// Starts an empty accept list of an importer that cannot be invalidated.
-    pub fn builder() -> AcceptListBuilder {
-        AcceptListBuilder {
+    pub fn new() -> Self {
+        Self {
             list: List::new(),
             honours_invalidation: false,
         }
+    }
+
+    /// Accepts `ty`; fails with `EINVAL` if `ty` is already accepted or the
+    /// list holds [`MAX_ENTRIES`] entries.
+    pub fn accept<I: Interconnect>(
+        &mut self,
+        ty: &'static InterconnectType<I>,
+        info: I::Accept,
+    ) -> Result<&mut Self> {
+        self.list.push(Entry::new(ty, info)?)?;
+        Ok(self)
+    }
+
+    /// Appends an entry built by the C interface; fails as
+    /// [`AcceptList::accept`] does.
+    pub(crate) fn accept_raw(&mut self, entry: Entry) -> Result {
+        self.list.push(entry)
+    }
+
+    /// Declares whether the importer stops all access when invalidated.
+    pub fn set_honours_invalidation(&mut self, honours: bool) -> &mut Self {
+        self.honours_invalidation = honours;
+        self
     }
 
     /// Returns true if the importer stops all access when invalidated.
@@ -610,28 +635,6 @@ impl AcceptList {
         self.list.at(index).ty
     }
 
-    /// An empty list, for the C interface, which fills it in place with
-    /// [`AcceptList::push_raw`] and checks it with [`AcceptList::check`]:
-    /// no copy of the list on the way.
-    pub(crate) fn empty(honours_invalidation: bool) -> Self {
-        Self {
-            list: List::new(),
-            honours_invalidation,
-        }
-    }
-
-    /// Appends an entry built by the C interface; fails as
-    /// [`AcceptListBuilder::accept`] does.
-    pub(crate) fn push_raw(&mut self, entry: Entry) -> Result {
-        self.list.push(entry)
-    }
-
-    /// Fails with `EINVAL` if the list is empty, as
-    /// [`AcceptListBuilder::build`] does.
-    pub(crate) fn check(&self) -> Result {
-        self.list.check()
-    }
-
     /// Takes what the importer stated for the accepted entry at `index` and
     /// empties the list: an attachment keeps only what it negotiated.
     ///
@@ -640,34 +643,6 @@ impl AcceptList {
     /// Panics if `index` is out of bounds; indices come from [`negotiate`].
     pub(crate) fn take_info(&mut self, index: usize) -> AnyInfo {
         self.list.take_info(index)
-    }
-}
-
-impl AcceptListBuilder {
-    /// Accepts `ty`; fails with `EINVAL` if `ty` is already accepted or the
-    /// list holds [`MAX_ENTRIES`] entries.
-    pub fn accept<I: Interconnect>(
-        mut self,
-        ty: &'static InterconnectType<I>,
-        info: I::Accept,
-    ) -> Result<Self> {
-        self.list.push(Entry::new(ty, info)?)?;
-        Ok(self)
-    }
-
-    /// Declares that the importer stops all access when invalidated.
-    pub fn honours_invalidation(mut self, honours: bool) -> Self {
-        self.honours_invalidation = honours;
-        self
-    }
-
-    /// Finishes the list; fails with `EINVAL` if it is empty.
-    pub fn build(self) -> Result<AcceptList> {
-        self.list.check()?;
-        Ok(AcceptList {
-            list: self.list,
-            honours_invalidation: self.honours_invalidation,
-        })
     }
 }
 
@@ -687,8 +662,9 @@ pub struct Negotiated {
 /// importer accepts and whose [`Interconnect::matches`] agrees for that
 /// device.
 ///
-/// Fails with `EOPNOTSUPP` if there is no such offer, or if the buffer is
-/// revocable and the importer does not honour invalidation.
+/// Fails with `EINVAL` if either list is empty, and with `EOPNOTSUPP` if
+/// there is no such offer, or if the buffer is revocable and the importer
+/// does not honour invalidation.
 ///
 /// # Examples
 ///
@@ -698,34 +674,37 @@ pub struct Negotiated {
 ///
 /// let faux = kernel::faux::Registration::new(c"dmabuf_negotiate_doctest", None)?;
 /// let importer = faux.as_ref();
-/// let offers = OfferList::builder()
-///     .offer(&PHYS_LIST, ())?
-///     .offer(&SGT, SgtOffer::default())?
-///     .build()?;
+/// let mut offers = OfferList::new();
+/// offers.offer(&PHYS_LIST, ())?.offer(&SGT, SgtOffer::default())?;
 ///
 /// // An IOMMU-programming importer gets the physical list...
+/// let mut iommu = AcceptList::new();
 /// // SAFETY: This importer never hands the addresses to anyone.
-/// let access = unsafe { PhysListAccess::new() };
-/// let iommu = AcceptList::builder().accept(&PHYS_LIST, access)?.build()?;
+/// iommu.accept(&PHYS_LIST, unsafe { PhysListAccess::new() })?;
 /// let n = negotiate(&offers, &iommu, importer)?;
 /// assert_eq!((n.offer, n.accept), (0, 0));
 /// assert!(offers.type_at(n.offer).is(&PHYS_LIST));
 ///
 /// // ... an ordinary DMA device falls back to the scatter-gather table.
-/// let dev = AcceptList::builder().accept(&SGT, SgtAccept::default())?.build()?;
+/// let mut dev = AcceptList::new();
+/// dev.accept(&SGT, SgtAccept::default())?;
 /// assert_eq!(negotiate(&offers, &dev, importer)?, Negotiated { offer: 1, accept: 0 });
 ///
 /// // Nothing in common.
-/// let only_phys = OfferList::builder().offer(&PHYS_LIST, ())?.build()?;
+/// let mut only_phys = OfferList::new();
+/// only_phys.offer(&PHYS_LIST, ())?;
 /// assert_eq!(negotiate(&only_phys, &dev, importer).err(), Some(EOPNOTSUPP));
 ///
 /// // A revocable buffer refuses an importer that cannot be invalidated.
-/// let revocable = OfferList::builder().offer(&SGT, SgtOffer::default())?
-///     .revocable(true).build()?;
+/// let mut revocable = OfferList::new();
+/// revocable.offer(&SGT, SgtOffer::default())?.set_revocable(true);
 /// assert_eq!(negotiate(&revocable, &dev, importer).err(), Some(EOPNOTSUPP));
-/// let dev = AcceptList::builder().accept(&SGT, SgtAccept::default())?
-///     .honours_invalidation(true).build()?;
+/// dev.set_honours_invalidation(true);
 /// assert_eq!(negotiate(&revocable, &dev, importer)?, Negotiated { offer: 0, accept: 0 });
+///
+/// // An empty list on either side is a caller's mistake, not a mismatch.
+/// assert_eq!(negotiate(&OfferList::new(), &dev, importer).err(), Some(EINVAL));
+/// assert_eq!(negotiate(&revocable, &AcceptList::new(), importer).err(), Some(EINVAL));
 /// # Ok::<(), Error>(())
 /// ```
 pub fn negotiate(
@@ -733,6 +712,8 @@ pub fn negotiate(
     accepts: &AcceptList,
     importer: &Device,
 ) -> Result<Negotiated> {
+    offers.check()?;
+    accepts.list.check()?;
     if offers.revocable && !accepts.honours_invalidation {
         return Err(EOPNOTSUPP);
     }
@@ -870,7 +851,7 @@ pub struct PhysList;
 /// fail for this reason and no other):
 ///
 /// ```ignore
-/// let _ = AcceptList::builder().accept(&PHYS_LIST, ()); // E0308
+/// let _ = AcceptList::new().accept(&PHYS_LIST, ()); // E0308
 /// let _ = PhysListAccess { _private: () }; // E0451
 /// ```
 ///
