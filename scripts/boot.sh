@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Boot the test kernel in QEMU (TCG) and run one list of the guest:
 #   boot.sh RUN [kunit]
-# RUN is a list of scripts/guest (mock, iommu, lazy, demo, bench, vmm) or
-# inject-warn. The "mock" guest, which runs iommufd's selftests on iommufd's
+# RUN is a list of scripts/guest (mock, iommu, lazy, demo, bench, vmm),
+# inject-warn or inject-hang. The "mock" guest, which runs iommufd's selftests on iommufd's
 # test mock, has no vIOMMU; every other guest has QEMU's intel-iommu, in
 # strict mode with caching mode, except "lazy" (non-strict, no caching
 # mode). All have edu and ivshmem; all but "bench" two more ivshmem
@@ -13,7 +13,10 @@
 # KUnit runs at boot only when the second argument is "kunit". The kernel
 # console goes to $LOGS/console-RUN.log, the guest's results to
 # $LOGS/results-RUN.log.
-# A guest that does not power off in time is killed.
+# A guest that does not power off in time gets an NMI first, through QEMU's
+# monitor: its kernel panics on it (unknown_nmi_panic) and prints every
+# task's stack and the locks held (panic_sys_info), so that a hang leaves
+# evidence in the console log; then it is killed.
 . "$(dirname "$0")/lib.sh"
 
 mode=${1:-mock}
@@ -83,10 +86,13 @@ if [ "$mode" != bench ]; then
 			-device "ivshmem-plain,memdev=devmem$i")
 	done
 fi
-rm -f "$console" "$results"
+monitor=$LOGS/monitor-$mode.sock
+rm -f "$console" "$results" "$monitor"
 mkdir -p "$LOGS"
 
 cmdline="console=ttyS0 log_buf_len=32M panic=-1 kunit.enable=$kunit dmabuf_ic.run=$mode"
+# Nothing in these guests sends an NMI but boot.sh at the timeout.
+cmdline="$cmdline unknown_nmi_panic panic_sys_info=tasks,blocked_tasks,locks"
 # scripts/soak.sh: longer stress and fuzzing.
 [ -n "${DMABUF_IC_SOAK_SECONDS:-}" ] && cmdline="$cmdline dmabuf_ic.seconds=$DMABUF_IC_SOAK_SECONDS"
 iommu=()
@@ -160,15 +166,35 @@ qemu_args=(
 	"${devmem[@]}" "${nvme[@]}"
 	-kernel "$kernel" -initrd "$initrd"
 	-append "$cmdline"
-	-display none -monitor none -nic none -no-reboot
+	-display none -monitor "unix:$monitor,server=on,wait=off" -nic none -no-reboot
 	-serial "file:$console" -serial "file:$results"
 )
-timeout -k 10 "$timeout" qemu-system-x86_64 "${qemu_args[@]}" >"$LOGS/qemu-$mode.log" 2>&1 &
+qemu-system-x86_64 "${qemu_args[@]}" >"$LOGS/qemu-$mode.log" 2>&1 &
 qemu=$!
+started=$SECONDS
+timed_out=
 # Progress: report each test program as the guest starts it.
 seen=0
 while kill -0 "$qemu" 2>/dev/null; do
 	sleep 2
+	if [ -z "$timed_out" ] && [ $((SECONDS - started)) -ge "$timeout" ]; then
+		timed_out=$SECONDS
+		echo "error: the guest did not finish within ${timeout}s: NMI, then kill" >&2
+		python3 - "$monitor" <<'PY' || echo "error: could not reach QEMU's monitor" >&2
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall(b"nmi\n")
+s.recv(4096)
+PY
+	fi
+	# The panic's dump of every task takes a while under TCG.
+	if [ -n "$timed_out" ] && [ $((SECONDS - timed_out)) -ge 120 ]; then
+		kill "$qemu" 2>/dev/null
+		sleep 5
+		kill -9 "$qemu" 2>/dev/null
+	fi
 	[ -f "$results" ] || continue
 	mapfile -t begins < <(grep -a '^@@@ begin ' "$results" | tr -d '\r')
 	while [ "$seen" -lt "${#begins[@]}" ]; do
@@ -182,8 +208,9 @@ while kill -0 "$qemu" 2>/dev/null; do
 done
 rc=0
 wait "$qemu" || rc=$?
-if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
-	echo "error: the guest did not finish within ${timeout}s and was killed" >&2
+rm -f "$monitor"
+if [ -n "$timed_out" ]; then
+	echo "error: the guest did not finish within ${timeout}s (stacks, if any: $console)" >&2
 	echo "guest-timeout" >>"$results"
 elif [ "$rc" -ne 0 ]; then
 	echo "error: QEMU exited with status $rc: $(tail -n 3 "$LOGS/qemu-$mode.log")" >&2

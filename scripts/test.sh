@@ -220,6 +220,29 @@ else
 	add 0 1
 fi
 
+# Nor does a hang go unexplained: in a guest whose task sleeps in "D" state
+# for good, the hung-task detector must report it, and at the timeout
+# boot.sh's NMI must make the kernel print every task's stack (the hung
+# task's included) before the guest is killed; the checker fails the run.
+DMABUF_IC_GUEST_TIMEOUT=120 "$REPO/scripts/boot.sh" inject-hang
+stage "judging the injected-hang run (it must fail, with every task's stack)"
+hang_judged=$LOGS/inject-hang.judged
+if python3 "$REPO/scripts/results.py" --mode demo --no-kunit --quiet \
+	"$LOGS/results-inject-hang.log" "$LOGS/console-inject-hang.log" >"$hang_judged" 2>&1; then
+	echo "FAILED: a guest run with a hung task was judged clean"
+	add 0 1
+elif grep -q 'blocked for more than' "$hang_judged" &&
+	grep -q 'did not finish (timed out)' "$hang_judged" &&
+	sed -n '/Kernel panic - not syncing: NMI/,$p' "$LOGS/console-inject-hang.log" |
+	grep -q 'lkdtm_HUNG_TASK'; then
+	echo "    the hung task was reported, and the NMI at the timeout dumped its stack"
+	add 1 0
+else
+	echo "FAILED: the injected-hang run lacks the hung-task report or the NMI's dump of stacks:"
+	sed 's/^/    /' "$hang_judged" | head -n 40
+	add 0 1
+fi
+
 stage "done; logs in $LOGS"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
