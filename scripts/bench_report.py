@@ -125,10 +125,11 @@ def map_section(cfg, proj, pris, goals):
 def revoke_section(cfg, proj, pris, goals):
     out = [f"#### Revoke ({cfg})", "",
            "Memory disable (the PCI_COMMAND write through VFIO) with N areas of 2 MiB: "
-           "N imports (one IOMMU_IOAS_MAP_FILE each), or one import and N - 1 "
-           "IOMMU_IOAS_COPY of it; FLR (VFIO_DEVICE_RESET) of virtio-rng with N imports of "
+           "N maps (N IOMMU_IOAS_MAP_FILE of the buffer: N attachments on pristine, "
+           "one per iommufd context in the project), or one map and N - 1 "
+           "IOMMU_IOAS_COPY of it; FLR (VFIO_DEVICE_RESET) of virtio-rng with N maps of "
            "its BAR4, over the FLR with none (the reset itself waits 100 ms).", "",
-           "| N | N imports | / pristine | one import, N areas | / pristine "
+           "| N | N maps | / pristine | one map, N copies | / pristine "
            "| FLR over none | / pristine | MAP_FILE per area | / pristine |",
            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     fails = {"imports": [], "copy": [], "flr": []}
@@ -151,8 +152,8 @@ def revoke_section(cfg, proj, pris, goals):
     # growth, there is no ratio to judge.
     jitter = max(abs(run.flr_growth(n)) for run in (proj, pris) for n in run.flr
                  if 0 < n < REVOKE_GOAL_FROM)
-    for key, what in (("imports", "N imports"), ("copy", "one import, N areas"),
-                      ("flr", "FLR, N imports")):
+    for key, what in (("imports", "N maps"), ("copy", "one map, N copies"),
+                      ("flr", "FLR, N maps")):
         worst = max(fails[key])
         goal = f"revoke ({what}) <= {REVOKE_GOAL}x pristine for N >= {REVOKE_GOAL_FROM}"
         if key == "flr":
@@ -209,7 +210,7 @@ def attach_section(cfg, proj):
 def before_section(tag, before, after, pris):
     """Revoke and map costs of the project's kernel before and after a change."""
     out = [f"#### Before and after the last change ({tag})", "",
-           "| N | N imports, before | after | after / pristine | one import, N areas, before "
+           "| N | N maps, before | after | after / pristine | one map, N copies, before "
            "| after | after / pristine |",
            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for n in sorted(after.revoke):
@@ -330,7 +331,7 @@ def main():
             run = runs[f"{cfg}-{kernel}"]
             series[f"{kernel} ({cfg})"] = [(n, v[0]) for n, v in sorted(run.revoke.items())]
     (args.out_dir / "revoke.svg").write_text(svg_lines(
-        "revoke by memory disable, N imports (guest instructions, log scale)",
+        "revoke by memory disable, N maps (guest instructions, log scale)",
         "areas mapped (N)", series, str))
 
     if args.benchmarks:

@@ -274,8 +274,9 @@ static const int revoke_counts[] = { 1, 4, 16, 64, 256, 1024 };
 
 /*
  * Maps @n areas of 2 MiB of the dma-buf @fd from IOVA_BASE: with @copy,
- * one IOMMU_IOAS_MAP_FILE and n - 1 IOMMU_IOAS_COPY of it (one import, n
- * areas on it), otherwise n IOMMU_IOAS_MAP_FILE (n imports).
+ * one IOMMU_IOAS_MAP_FILE and n - 1 IOMMU_IOAS_COPY of it (one map, n
+ * copies), otherwise n IOMMU_IOAS_MAP_FILE (n maps: n attachments on pristine
+ * 7.2, one per iommufd context with the project's iommufd).
  */
 static void map_areas(int iommufd, __u32 ioas, int fd, int n, bool copy)
 {
@@ -293,7 +294,7 @@ static void map_areas(int iommufd, __u32 ioas, int fd, int n, bool copy)
 
 /*
  * Revoke by memory disable with revoke_counts[] areas mapped; @copy as for
- * map_areas(). The first round of 1024 imports also gives the slab memory
+ * map_areas(). The first round of 1024 maps also gives the slab memory
  * per IOMMU_IOAS_MAP_FILE area.
  */
 static void bench_revoke_areas(int iommufd, __u32 ioas, int ivshmem, int fd,
@@ -531,7 +532,7 @@ static void profile_gate(bool begin)
 
 /*
  * For a profile taken from the host (scripts/bench_profile.sh; the bench
- * itself does not run this): with @revoke, revokes 1024 imports again and
+ * itself does not run this): with @revoke, revokes 1024 maps again and
  * again, otherwise maps and unmaps 2 MiB with IOMMU_IOAS_MAP_FILE, each
  * measured part between two gates.
  */

@@ -220,14 +220,78 @@ TEST_F(dmabuf, map_multi_range)
 	ASSERT_EQ(0, map_file(self->iommufd, self->ioas_id, MAP_RW, fd, PAGE,
 			      2 * PAGE, &iova2));
 	ASSERT_EQ(0, check_mapped(self->iommufd, self->hwpt_id, iova2, 2 * PAGE));
-	/* Two areas of one buffer: one revoke unmaps both. */
-	ASSERT_EQ(2, buf_status(self->exporter, fd).attachments);
+	/* Two areas of one buffer, one import: one revoke unmaps both. */
+	ASSERT_EQ(1, buf_status(self->exporter, fd).attachments);
 	ASSERT_EQ(0, do_revoke(self->exporter, fd, DMABUF_IC_TEST_OP_REVOKE));
 	ASSERT_EQ(-ENOENT, check_mapped(self->iommufd, self->hwpt_id, iova, 4 * PAGE));
 	ASSERT_EQ(-ENOENT, check_mapped(self->iommufd, self->hwpt_id, iova2, 2 * PAGE));
 	ASSERT_EQ(0, unmap(self->iommufd, self->ioas_id, iova, 4 * PAGE));
 	ASSERT_EQ(0, unmap(self->iommufd, self->ioas_id, iova2, 2 * PAGE));
 	close(fd);
+}
+
+/*
+ * The maps of one buffer in one iommufd context share one attachment, and
+ * another context has its own. One revoke unmaps the areas of both; after
+ * it, a map attaches anew, and the areas mapped before it stay revoked until
+ * unmapped, the last of them taking the old attachment with it.
+ */
+TEST_F(dmabuf, shared_import)
+{
+	__u64 a = 0, b = 0, c = 0, d = 0, e = 0;
+	__u32 ioas2, hwpt2;
+	int iommufd2;
+
+	ASSERT_EQ(0, map_file(self->iommufd, self->ioas_id, MAP_RW, self->buf,
+			      0, 4 * PAGE, &a));
+	ASSERT_EQ(0, map_file(self->iommufd, self->ioas_id, MAP_RW, self->buf,
+			      4 * PAGE, 4 * PAGE, &b));
+	ASSERT_EQ(0, map_file(self->iommufd, self->ioas_id, MAP_RW, self->buf,
+			      0, 8 * PAGE, &c));
+	ASSERT_EQ(1, buf_status(self->exporter, self->buf).attachments);
+	ASSERT_EQ(1, buf_status(self->exporter, self->buf).mappings);
+	ASSERT_EQ(0, check_mapped(self->iommufd, self->hwpt_id, a, 4 * PAGE));
+	ASSERT_EQ(0, check_mapped(self->iommufd, self->hwpt_id, b, 4 * PAGE));
+	/* The import stays while any area uses it. */
+	ASSERT_EQ(0, unmap(self->iommufd, self->ioas_id, c, 8 * PAGE));
+	ASSERT_EQ(1, buf_status(self->exporter, self->buf).attachments);
+	ASSERT_EQ(0, check_mapped(self->iommufd, self->hwpt_id, a, 4 * PAGE));
+
+	iommufd2 = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, iommufd2);
+	ASSERT_EQ(0, ioas_alloc(iommufd2, &ioas2));
+	ASSERT_LT(0, mock_domain(iommufd2, ioas2, &hwpt2));
+	ASSERT_EQ(0, map_file(iommufd2, ioas2, MAP_RW, self->buf, 0, 8 * PAGE,
+			      &d));
+	ASSERT_EQ(2, buf_status(self->exporter, self->buf).attachments);
+	ASSERT_EQ(0, check_mapped(iommufd2, hwpt2, d, 8 * PAGE));
+
+	ASSERT_EQ(0, do_revoke(self->exporter, self->buf, DMABUF_IC_TEST_OP_REVOKE));
+	ASSERT_EQ(-ENOENT, check_mapped(self->iommufd, self->hwpt_id, a, 4 * PAGE));
+	ASSERT_EQ(-ENOENT, check_mapped(self->iommufd, self->hwpt_id, b, 4 * PAGE));
+	ASSERT_EQ(-ENOENT, check_mapped(iommufd2, hwpt2, d, 8 * PAGE));
+	ASSERT_EQ(0, buf_status(self->exporter, self->buf).mappings);
+
+	ASSERT_EQ(0, do_revoke(self->exporter, self->buf, DMABUF_IC_TEST_OP_UNREVOKE));
+	ASSERT_EQ(0, map_file(self->iommufd, self->ioas_id, MAP_RW, self->buf,
+			      0, 8 * PAGE, &e));
+	ASSERT_EQ(3, buf_status(self->exporter, self->buf).attachments);
+	ASSERT_EQ(1, buf_status(self->exporter, self->buf).mappings);
+	ASSERT_EQ(0, check_mapped(self->iommufd, self->hwpt_id, e, 8 * PAGE));
+	/* Nothing mapped the old areas again. */
+	ASSERT_EQ(-ENOENT, check_mapped(self->iommufd, self->hwpt_id, a, 4 * PAGE));
+	ASSERT_EQ(-ENOENT, check_mapped(self->iommufd, self->hwpt_id, b, 4 * PAGE));
+	ASSERT_EQ(-ENOENT, check_mapped(iommufd2, hwpt2, d, 8 * PAGE));
+
+	ASSERT_EQ(0, unmap(self->iommufd, self->ioas_id, a, 4 * PAGE));
+	ASSERT_EQ(3, buf_status(self->exporter, self->buf).attachments);
+	ASSERT_EQ(0, unmap(self->iommufd, self->ioas_id, b, 4 * PAGE));
+	ASSERT_EQ(2, buf_status(self->exporter, self->buf).attachments);
+	close(iommufd2);
+	ASSERT_EQ(1, buf_status(self->exporter, self->buf).attachments);
+	ASSERT_EQ(0, check_mapped(self->iommufd, self->hwpt_id, e, 8 * PAGE));
+	ASSERT_EQ(0, unmap(self->iommufd, self->ioas_id, e, 8 * PAGE));
+	ASSERT_EQ(0, buf_status(self->exporter, self->buf).attachments);
 }
 
 /* Closing the dma-buf fd does not affect a live mapping. */
