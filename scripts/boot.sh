@@ -191,9 +191,9 @@ PY
 	fi
 	# The panic's dump of every task takes a while under TCG.
 	if [ -n "$timed_out" ] && [ $((SECONDS - timed_out)) -ge 120 ]; then
-		kill "$qemu" 2>/dev/null
+		kill "$qemu" 2>/dev/null || true
 		sleep 5
-		kill -9 "$qemu" 2>/dev/null
+		kill -9 "$qemu" 2>/dev/null || true
 	fi
 	[ -f "$results" ] || continue
 	mapfile -t begins < <(grep -a '^@@@ begin ' "$results" | tr -d '\r')

@@ -233,13 +233,13 @@ if python3 "$REPO/scripts/results.py" --mode demo --no-kunit --quiet \
 	add 0 1
 elif grep -q 'blocked for more than' "$hang_judged" &&
 	grep -q 'did not finish (timed out)' "$hang_judged" &&
-	sed -n '/Kernel panic - not syncing: NMI/,$p' "$LOGS/console-inject-hang.log" |
-	grep -q 'lkdtm_HUNG_TASK'; then
+	awk '/Kernel panic - not syncing: NMI/ { nmi = 1 } nmi && /lkdtm_HUNG_TASK/ { found = 1 }
+		END { exit !found }' "$LOGS/console-inject-hang.log"; then
 	echo "    the hung task was reported, and the NMI at the timeout dumped its stack"
 	add 1 0
 else
 	echo "FAILED: the injected-hang run lacks the hung-task report or the NMI's dump of stacks:"
-	sed 's/^/    /' "$hang_judged" | head -n 40
+	head -n 40 "$hang_judged" | sed 's/^/    /'
 	add 0 1
 fi
 
