@@ -180,13 +180,13 @@ static void ic_kunit_exit(struct kunit *test)
 		root_device_unregister(t->dev);
 }
 
-static struct dma_buf_ic_attachment *
-attach_one(struct ic_kunit *t, struct dma_buf *buf,
-	   const struct dma_buf_ic_type *type, u64 data, bool honours)
+static int attach_one(struct ic_kunit *t, struct dma_buf_ic_attachment *attach,
+		      struct dma_buf *buf, const struct dma_buf_ic_type *type,
+		      u64 data, bool honours)
 {
 	struct dma_buf_ic_entry accept = { type, data };
 
-	return dma_buf_ic_attach(buf, t->dev, &accept, 1, honours,
+	return dma_buf_ic_attach(attach, buf, t->dev, &accept, 1, honours,
 				 &test_importer_ops, &t->invalidations);
 }
 
@@ -195,12 +195,12 @@ attach_one(struct ic_kunit *t, struct dma_buf *buf,
  * IOMMU. This test keeps that promise by mapping the ranges for nothing: it
  * only compares them.
  */
-static struct dma_buf_ic_attachment *
-attach_phys(struct ic_kunit *t, struct dma_buf *buf)
+static int attach_phys(struct ic_kunit *t, struct dma_buf_ic_attachment *attach,
+		       struct dma_buf *buf)
 {
 	struct dma_buf_ic_entry accept = { dma_buf_ic_phys_list, 0 };
 
-	return dma_buf_ic_attach_iommu(buf, t->dev, &accept, 1,
+	return dma_buf_ic_attach_iommu(attach, buf, t->dev, &accept, 1,
 				       &test_importer_ops, &t->invalidations);
 }
 
@@ -209,7 +209,7 @@ static void ic_kunit_negotiation(struct kunit *test)
 {
 	struct ic_kunit *t = test->priv;
 	const struct phys_vec *ranges;
-	struct dma_buf_ic_attachment *link, *phys, *sgt;
+	struct dma_buf_ic_attachment link, phys, sgt, none;
 	struct dma_buf_ic_export *export;
 	struct dma_buf *buf;
 	unsigned int nr;
@@ -219,45 +219,42 @@ static void ic_kunit_negotiation(struct kunit *test)
 	KUNIT_ASSERT_FALSE(test, IS_ERR(export));
 
 	/* Same link: the exporter's first choice. */
-	link = attach_one(t, buf, &test_link, 5, true);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(link));
-	KUNIT_EXPECT_PTR_EQ(test, &test_link, dma_buf_ic_negotiated(link));
+	KUNIT_ASSERT_EQ(test, 0, attach_one(t, &link, buf, &test_link, 5, true));
+	KUNIT_EXPECT_PTR_EQ(test, &test_link, dma_buf_ic_negotiated(&link));
 	/* Another link, no other choice: refused. */
 	KUNIT_EXPECT_EQ(test, -EOPNOTSUPP,
-			PTR_ERR(attach_one(t, buf, &test_link, 6, true)));
+			attach_one(t, &none, buf, &test_link, 6, true));
 	/* A revocable buffer needs an importer that honours invalidation. */
 	KUNIT_EXPECT_EQ(test, -EOPNOTSUPP,
-			PTR_ERR(attach_one(t, buf, dma_buf_ic_sgt, 0, false)));
+			attach_one(t, &none, buf, dma_buf_ic_sgt, 0, false));
 	/* Physical addresses only for importers that program an IOMMU. */
 	KUNIT_EXPECT_EQ(test, -EPERM,
-			PTR_ERR(attach_one(t, buf, dma_buf_ic_phys_list, 0, true)));
+			attach_one(t, &none, buf, dma_buf_ic_phys_list, 0, true));
 	KUNIT_EXPECT_EQ(test, -EPERM,
 			PTR_ERR(dma_buf_ic_negotiate(buf, t->dev, &t->offers[1],
 						     1, true)));
 	KUNIT_EXPECT_PTR_EQ(test, dma_buf_ic_phys_list,
 			    dma_buf_ic_negotiate_iommu(buf, t->dev,
 						       &t->offers[1], 1));
-	phys = attach_phys(t, buf);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(phys));
-	KUNIT_EXPECT_PTR_EQ(test, dma_buf_ic_phys_list, dma_buf_ic_negotiated(phys));
-	sgt = attach_one(t, buf, dma_buf_ic_sgt, 0, true);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(sgt));
-	KUNIT_EXPECT_PTR_EQ(test, dma_buf_ic_sgt, dma_buf_ic_negotiated(sgt));
+	KUNIT_ASSERT_EQ(test, 0, attach_phys(t, &phys, buf));
+	KUNIT_EXPECT_PTR_EQ(test, dma_buf_ic_phys_list, dma_buf_ic_negotiated(&phys));
+	KUNIT_ASSERT_EQ(test, 0, attach_one(t, &sgt, buf, dma_buf_ic_sgt, 0, true));
+	KUNIT_EXPECT_PTR_EQ(test, dma_buf_ic_sgt, dma_buf_ic_negotiated(&sgt));
 
 	dma_resv_lock(buf->resv, NULL);
-	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_map_private(link, &cookie));
+	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_map_private(&link, &cookie));
 	KUNIT_EXPECT_EQ(test, 0xc00c1eULL, cookie);
 	/* Only through the negotiated interconnect. */
-	KUNIT_EXPECT_EQ(test, -EINVAL, dma_buf_ic_map_phys(link, &ranges, &nr));
+	KUNIT_EXPECT_EQ(test, -EINVAL, dma_buf_ic_map_phys(&link, &ranges, &nr));
 	/* ... and a refused map leaves nothing mapped (no EBUSY below). */
-	KUNIT_EXPECT_EQ(test, -EINVAL, dma_buf_ic_map_private(phys, &cookie));
-	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_map_phys(phys, &ranges, &nr));
+	KUNIT_EXPECT_EQ(test, -EINVAL, dma_buf_ic_map_private(&phys, &cookie));
+	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_map_phys(&phys, &ranges, &nr));
 	KUNIT_EXPECT_EQ(test, NR_PAGES, nr);
 	KUNIT_EXPECT_EQ(test, t->exp.ranges[1].paddr, ranges[1].paddr);
-	KUNIT_EXPECT_FALSE(test, IS_ERR(dma_buf_ic_map_sgt(sgt)));
+	KUNIT_EXPECT_FALSE(test, IS_ERR(dma_buf_ic_map_sgt(&sgt)));
 	KUNIT_EXPECT_EQ(test, 2, t->exp.maps);
-	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_unmap(link));
-	KUNIT_EXPECT_EQ(test, -ENOENT, dma_buf_ic_unmap(link));
+	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_unmap(&link));
+	KUNIT_EXPECT_EQ(test, -ENOENT, dma_buf_ic_unmap(&link));
 	KUNIT_EXPECT_EQ(test, 1, t->exp.unmaps);
 	dma_resv_unlock(buf->resv);
 
@@ -266,23 +263,27 @@ static void ic_kunit_negotiation(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 3, t->invalidations);
 	KUNIT_EXPECT_EQ(test, 2, t->exp.unmaps);
 	dma_resv_lock(buf->resv, NULL);
-	KUNIT_EXPECT_EQ(test, -ENODEV, dma_buf_ic_map_phys(phys, &ranges, &nr));
+	KUNIT_EXPECT_EQ(test, -ENODEV, dma_buf_ic_map_phys(&phys, &ranges, &nr));
 	dma_resv_unlock(buf->resv);
 	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_export_unrevoke(export));
 	dma_resv_lock(buf->resv, NULL);
-	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_map_private(link, &cookie));
+	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_map_private(&link, &cookie));
 	dma_resv_unlock(buf->resv);
 
 	/* Detaching a mapped attachment unmaps it. */
-	dma_buf_ic_detach(link);
+	dma_buf_ic_detach(&link);
 	KUNIT_EXPECT_EQ(test, 3, t->exp.unmaps);
-	dma_buf_ic_detach(phys);
-	dma_buf_ic_detach(sgt);
+	dma_buf_ic_detach(&phys);
+	dma_buf_ic_detach(&sgt);
+	/* The importer's memory holds the next attachment after a detach. */
+	KUNIT_ASSERT_EQ(test, 0, attach_one(t, &link, buf, &test_link, 5, true));
+	KUNIT_EXPECT_PTR_EQ(test, &test_link, dma_buf_ic_negotiated(&link));
+	dma_buf_ic_detach(&link);
 
 	dma_buf_ic_export_revoke_permanently(export);
 	KUNIT_EXPECT_EQ(test, -ENODEV, dma_buf_ic_export_unrevoke(export));
 	KUNIT_EXPECT_EQ(test, -ENODEV,
-			PTR_ERR(attach_one(t, buf, dma_buf_ic_sgt, 0, true)));
+			attach_one(t, &none, buf, dma_buf_ic_sgt, 0, true));
 
 	/* The state goes with the last of the handle and the buffer. */
 	KUNIT_EXPECT_TRUE(test, dma_buf_ic_export_has_buffer(export));
@@ -338,7 +339,7 @@ static void ic_kunit_list_limit(struct kunit *test)
 {
 	struct ic_kunit *t = test->priv;
 	struct dma_buf_ic_entry list[DMA_BUF_IC_MAX_ENTRIES + 1];
-	struct dma_buf_ic_attachment *attach;
+	struct dma_buf_ic_attachment attach;
 	struct dma_buf_ic_export_info info;
 	struct dma_buf_ic_export *export;
 	struct dma_buf *buf;
@@ -354,11 +355,13 @@ static void ic_kunit_list_limit(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, &test_link,
 			    dma_buf_ic_negotiate(buf, t->dev, list,
 						 DMA_BUF_IC_MAX_ENTRIES, true));
-	attach = dma_buf_ic_attach(buf, t->dev, list, DMA_BUF_IC_MAX_ENTRIES,
-				   true, &test_importer_ops, &t->invalidations);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(attach));
-	KUNIT_EXPECT_PTR_EQ(test, &test_link, dma_buf_ic_negotiated(attach));
-	dma_buf_ic_detach(attach);
+	KUNIT_ASSERT_EQ(test, 0,
+			dma_buf_ic_attach(&attach, buf, t->dev, list,
+					  DMA_BUF_IC_MAX_ENTRIES, true,
+					  &test_importer_ops,
+					  &t->invalidations));
+	KUNIT_EXPECT_PTR_EQ(test, &test_link, dma_buf_ic_negotiated(&attach));
+	dma_buf_ic_detach(&attach);
 
 	/* One more entry, even one that would match, is one too many. */
 	list[DMA_BUF_IC_MAX_ENTRIES - 1] = (struct dma_buf_ic_entry){
@@ -369,10 +372,10 @@ static void ic_kunit_list_limit(struct kunit *test)
 						     DMA_BUF_IC_MAX_ENTRIES + 1,
 						     true)));
 	KUNIT_EXPECT_EQ(test, -EINVAL,
-			PTR_ERR(dma_buf_ic_attach(buf, t->dev, list,
-						  DMA_BUF_IC_MAX_ENTRIES + 1,
-						  true, &test_importer_ops,
-						  &t->invalidations)));
+			dma_buf_ic_attach(&attach, buf, t->dev, list,
+					  DMA_BUF_IC_MAX_ENTRIES + 1, true,
+					  &test_importer_ops,
+					  &t->invalidations));
 	dma_resv_lock(buf->resv, NULL);
 	KUNIT_EXPECT_TRUE(test, list_empty(&buf->attachments));
 	dma_resv_unlock(buf->resv);
@@ -409,7 +412,7 @@ static void ic_kunit_unreachable_provider(struct kunit *test)
 	};
 	struct dma_buf_ic_export_info info = t->info;
 	struct dma_buf_ic_export *export;
-	struct dma_buf_ic_attachment *a;
+	struct dma_buf_ic_attachment a;
 	struct dma_buf *buf;
 
 	info.offers = offers;
@@ -420,16 +423,17 @@ static void ic_kunit_unreachable_provider(struct kunit *test)
 
 	KUNIT_EXPECT_PTR_EQ(test, &test_link,
 			    dma_buf_ic_negotiate(buf, t->dev, accepts, 2, true));
-	a = dma_buf_ic_attach(buf, t->dev, accepts, 2, true,
-			      &test_importer_ops, &t->invalidations);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(a));
-	KUNIT_EXPECT_PTR_EQ(test, &test_link, dma_buf_ic_negotiated(a));
-	dma_buf_ic_detach(a);
+	KUNIT_ASSERT_EQ(test, 0,
+			dma_buf_ic_attach(&a, buf, t->dev, accepts, 2, true,
+					  &test_importer_ops,
+					  &t->invalidations));
+	KUNIT_EXPECT_PTR_EQ(test, &test_link, dma_buf_ic_negotiated(&a));
+	dma_buf_ic_detach(&a);
 	/* No second choice: nothing is attached. */
 	KUNIT_EXPECT_EQ(test, -EOPNOTSUPP,
-			PTR_ERR(dma_buf_ic_attach(buf, t->dev, accepts, 1, true,
-						  &test_importer_ops,
-						  &t->invalidations)));
+			dma_buf_ic_attach(&a, buf, t->dev, accepts, 1, true,
+					  &test_importer_ops,
+					  &t->invalidations));
 	dma_buf_ic_export_put(export);
 	dma_buf_put(buf);
 	flush_delayed_fput();
@@ -444,10 +448,10 @@ static void ic_kunit_unreachable_provider(struct kunit *test)
  * right, so that a revoke returns.
  */
 struct self_importer {
-	struct dma_buf_ic_attachment *self;
+	struct dma_buf_ic_attachment self;
 	int depth, maps, unmaps, nested_ret;
 	u64 nested_cookie, last_unmapped;
-	bool released;
+	bool attached, released;
 };
 
 static int self_map_private(void *priv, const struct dma_buf_ic_type *type,
@@ -456,9 +460,9 @@ static int self_map_private(void *priv, const struct dma_buf_ic_type *type,
 	struct self_importer *s = priv;
 
 	s->maps++;
-	if (s->self && !s->depth) {
+	if (s->attached && !s->depth) {
 		s->depth++;
-		s->nested_ret = dma_buf_ic_map_private(s->self,
+		s->nested_ret = dma_buf_ic_map_private(&s->self,
 						       &s->nested_cookie);
 		s->depth--;
 		*cookie = 1;
@@ -511,8 +515,8 @@ static void ic_kunit_self_import(struct kunit *test)
 	info.priv = &s;
 	export = dma_buf_ic_export(&info, &buf);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(export));
-	s.self = attach_one(t, buf, &test_link, 5, true);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(s.self));
+	KUNIT_ASSERT_EQ(test, 0, attach_one(t, &s.self, buf, &test_link, 5, true));
+	s.attached = true;
 
 	dma_resv_lock(buf->resv, NULL);
 	/*
@@ -520,7 +524,7 @@ static void ic_kunit_self_import(struct kunit *test)
 	 * of mappings would never drop to zero and the revoke below would
 	 * wait forever.
 	 */
-	ret = dma_buf_ic_map_private(s.self, &cookie);
+	ret = dma_buf_ic_map_private(&s.self, &cookie);
 	if (ret != -EBUSY)
 		dma_resv_unlock(buf->resv);
 	KUNIT_ASSERT_EQ(test, -EBUSY, ret);
@@ -531,16 +535,17 @@ static void ic_kunit_self_import(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 1, s.unmaps);
 	KUNIT_EXPECT_EQ(test, 1ULL, s.last_unmapped);
 	/* The nested one is the attachment's until it is unmapped. */
-	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_unmap(s.self));
+	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_unmap(&s.self));
 	KUNIT_EXPECT_EQ(test, 2ULL, s.last_unmapped);
-	KUNIT_EXPECT_EQ(test, -ENOENT, dma_buf_ic_unmap(s.self));
+	KUNIT_EXPECT_EQ(test, -ENOENT, dma_buf_ic_unmap(&s.self));
 	dma_resv_unlock(buf->resv);
 
 	/* Every mapping counted has ended: the revoke does not wait. */
 	dma_buf_ic_export_revoke(export);
 	KUNIT_EXPECT_EQ(test, 1, t->invalidations);
 	KUNIT_EXPECT_EQ(test, 2, s.unmaps);
-	dma_buf_ic_detach(s.self);
+	s.attached = false;
+	dma_buf_ic_detach(&s.self);
 	dma_buf_ic_export_put(export);
 	dma_buf_put(buf);
 	flush_delayed_fput();
@@ -645,7 +650,7 @@ static void ic_kunit_foreign_fence(struct kunit *test)
 {
 	struct ic_kunit *t = test->priv;
 	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
-	struct dma_buf_ic_attachment *a;
+	struct dma_buf_ic_attachment a;
 	struct late_fence *fence;
 	struct sg_table *sgt;
 	struct dma_buf *buf;
@@ -662,16 +667,15 @@ static void ic_kunit_foreign_fence(struct kunit *test)
 
 	/* A dynamic exporter can move the buffer: invalidation is a must. */
 	KUNIT_EXPECT_EQ(test, -EOPNOTSUPP,
-			PTR_ERR(attach_one(t, buf, dma_buf_ic_sgt, 0, false)));
-	a = attach_one(t, buf, dma_buf_ic_sgt, 0, true);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(a));
+			attach_one(t, &a, buf, dma_buf_ic_sgt, 0, false));
+	KUNIT_ASSERT_EQ(test, 0, attach_one(t, &a, buf, dma_buf_ic_sgt, 0, true));
 	dma_resv_lock(buf->resv, NULL);
-	sgt = dma_buf_ic_map_sgt(a);
+	sgt = dma_buf_ic_map_sgt(&a);
 	KUNIT_EXPECT_FALSE(test, IS_ERR(sgt));
 	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(&fence->base));
-	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_unmap(a));
+	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_unmap(&a));
 	dma_resv_unlock(buf->resv);
-	dma_buf_ic_detach(a);
+	dma_buf_ic_detach(&a);
 	KUNIT_EXPECT_EQ(test, 1, t->exp.maps);
 	KUNIT_EXPECT_EQ(test, 1, t->exp.unmaps);
 
@@ -760,7 +764,7 @@ static void ic_kunit_invalidate_done(struct kunit *test)
 	struct ic_kunit *t = test->priv;
 	struct dma_buf_ic_entry accept = { dma_buf_ic_phys_list, 0 };
 	struct done_importer imp[3] = {};
-	struct dma_buf_ic_attachment *a[3], *plain;
+	struct dma_buf_ic_attachment a[3], plain;
 	const struct phys_vec *ranges[3], *plain_ranges;
 	struct dma_buf_ic_export *export;
 	unsigned int nr, i;
@@ -771,19 +775,22 @@ static void ic_kunit_invalidate_done(struct kunit *test)
 	KUNIT_ASSERT_FALSE(test, IS_ERR(export));
 	for (i = 0; i < 3; i++) {
 		imp[i].invalidated = &invalidated;
-		a[i] = dma_buf_ic_attach_iommu(buf, t->dev, &accept, 1,
-					       &done_importer_ops, &imp[i]);
-		KUNIT_ASSERT_FALSE(test, IS_ERR(a[i]));
+		KUNIT_ASSERT_EQ(test, 0,
+				dma_buf_ic_attach_iommu(&a[i], buf, t->dev,
+							&accept, 1,
+							&done_importer_ops,
+							&imp[i]));
 	}
-	plain = dma_buf_ic_attach_iommu(buf, t->dev, &accept, 1,
-					&plain_importer_ops, &invalidated);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(plain));
+	KUNIT_ASSERT_EQ(test, 0,
+			dma_buf_ic_attach_iommu(&plain, buf, t->dev, &accept, 1,
+						&plain_importer_ops,
+						&invalidated));
 
 	/* a[0], a[1] and plain map; a[2] does not. */
 	dma_resv_lock(buf->resv, NULL);
-	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_map_phys(a[0], &ranges[0], &nr));
-	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_map_phys(a[1], &ranges[1], &nr));
-	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_map_phys(plain, &plain_ranges, &nr));
+	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_map_phys(&a[0], &ranges[0], &nr));
+	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_map_phys(&a[1], &ranges[1], &nr));
+	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_map_phys(&plain, &plain_ranges, &nr));
 	dma_resv_unlock(buf->resv);
 	/* The exporter's ranges, shared, not one copy per mapping. */
 	KUNIT_EXPECT_PTR_EQ(test, ranges[0], ranges[1]);
@@ -817,7 +824,7 @@ static void ic_kunit_invalidate_done(struct kunit *test)
 	/* Only the importer that mapped again finishes, once. */
 	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_export_unrevoke(export));
 	dma_resv_lock(buf->resv, NULL);
-	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_map_phys(a[2], &ranges[2], &nr));
+	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_map_phys(&a[2], &ranges[2], &nr));
 	dma_resv_unlock(buf->resv);
 	dma_buf_ic_export_revoke(export);
 	KUNIT_EXPECT_EQ(test, 12, invalidated);
@@ -828,8 +835,8 @@ static void ic_kunit_invalidate_done(struct kunit *test)
 
 	/* Detaching ends no invalidation: no done either. */
 	for (i = 0; i < 3; i++)
-		dma_buf_ic_detach(a[i]);
-	dma_buf_ic_detach(plain);
+		dma_buf_ic_detach(&a[i]);
+	dma_buf_ic_detach(&plain);
 	KUNIT_EXPECT_EQ(test, 1, imp[2].dones);
 	dma_buf_ic_export_put(export);
 	dma_buf_put(buf);

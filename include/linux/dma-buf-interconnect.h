@@ -198,18 +198,31 @@ struct dma_buf_ic_importer_ops {
 	void (*invalidate_done)(void *priv);
 };
 
-/* An importer's attachment to a buffer. */
-struct dma_buf_ic_attachment;
+#define DMA_BUF_IC_ATTACHMENT_WORDS 16
+
+/**
+ * struct dma_buf_ic_attachment - an importer's attachment to a buffer
+ * @opaque: the framework's state of the attachment; the framework's build
+ *	checks that it fits.
+ *
+ * The importer provides the memory, usually inside its own object, so the
+ * framework allocates nothing for the attachment. Between
+ * dma_buf_ic_attach() and dma_buf_ic_detach() the structure belongs to the
+ * framework: the importer must not touch, move or free it.
+ */
+struct dma_buf_ic_attachment {
+	u64 opaque[DMA_BUF_IC_ATTACHMENT_WORDS];
+};
 
 /*
  * dma_buf_ic_attach() negotiates, for the importer's device @dev, and
- * attaches; an ERR_PTR on failure: EOPNOTSUPP (nothing in common, or a
- * revocable buffer and an importer that does not honour invalidation),
- * ENODEV (revoked for good), EPERM (@accepts names dma_buf_ic_phys_list),
- * EINVAL (among others for an empty list, one with duplicates or with more
- * than %DMA_BUF_IC_MAX_ENTRIES entries). @ops and @priv must stay valid
- * until dma_buf_ic_detach(), which takes the reservation lock and ends the
- * mapping, if any.
+ * attaches into @attach; 0, or on failure, with nothing attached:
+ * -EOPNOTSUPP (nothing in common, or a revocable buffer and an importer that
+ * does not honour invalidation), -ENODEV (revoked for good), -EPERM
+ * (@accepts names dma_buf_ic_phys_list), -EINVAL (among others for an empty
+ * list, one with duplicates or with more than %DMA_BUF_IC_MAX_ENTRIES
+ * entries). @ops and @priv must stay valid until dma_buf_ic_detach(), which
+ * takes the reservation lock and ends the mapping, if any.
  *
  * dma_buf_ic_attach_iommu() is the same for an importer that programs IOMMU
  * page tables itself and may accept dma_buf_ic_phys_list. Calling it is a
@@ -219,16 +232,17 @@ struct dma_buf_ic_attachment;
  * removed them from those tables with the IOTLB flushed. It always honours
  * invalidation.
  */
-struct dma_buf_ic_attachment *
-dma_buf_ic_attach(struct dma_buf *dmabuf, struct device *dev,
-		  const struct dma_buf_ic_entry *accepts,
-		  unsigned int nr_accepts, bool honours_invalidation,
-		  const struct dma_buf_ic_importer_ops *ops, void *priv);
-struct dma_buf_ic_attachment *
-dma_buf_ic_attach_iommu(struct dma_buf *dmabuf, struct device *dev,
-			const struct dma_buf_ic_entry *accepts,
-			unsigned int nr_accepts,
-			const struct dma_buf_ic_importer_ops *ops, void *priv);
+int dma_buf_ic_attach(struct dma_buf_ic_attachment *attach,
+		      struct dma_buf *dmabuf, struct device *dev,
+		      const struct dma_buf_ic_entry *accepts,
+		      unsigned int nr_accepts, bool honours_invalidation,
+		      const struct dma_buf_ic_importer_ops *ops, void *priv);
+int dma_buf_ic_attach_iommu(struct dma_buf_ic_attachment *attach,
+			    struct dma_buf *dmabuf, struct device *dev,
+			    const struct dma_buf_ic_entry *accepts,
+			    unsigned int nr_accepts,
+			    const struct dma_buf_ic_importer_ops *ops,
+			    void *priv);
 void dma_buf_ic_detach(struct dma_buf_ic_attachment *attach);
 
 /*

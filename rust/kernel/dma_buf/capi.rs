@@ -17,7 +17,7 @@
 use super::{
     discovery::{info_ioctl, notify_ioctl},
     exporter::{export_raw, Export, Exporter, MapRequest, Mapped},
-    importer::{attach_with, negotiate_for, Attachment, Importer},
+    importer::{attach_in, negotiate_for, Attachment, Importer, Slot},
     interconnect::{
         AcceptList, AnyInfo, CType, Entry, InterconnectType, OfferList, PhysList, PhysListAccess,
         Sgt, TypeRef, PHYS_LIST, SGT,
@@ -420,13 +420,39 @@ impl Importer for CImporter {
     }
 }
 
-/// Attaches a C importer whose acceptances are decoded for `side`.
+// A C importer's `struct dma_buf_ic_attachment` is the room for the
+// framework's state of its attachment.
+static_assert!(
+    core::mem::size_of::<Slot<CImporter>>()
+        <= core::mem::size_of::<bindings::dma_buf_ic_attachment>()
+);
+static_assert!(
+    core::mem::align_of::<Slot<CImporter>>()
+        <= core::mem::align_of::<bindings::dma_buf_ic_attachment>()
+);
+
+/// The slot in a C importer's attachment; by the static assertions above,
+/// the C structure has the room and the alignment of one.
+///
+/// # Safety
+///
+/// `attach` is not NULL.
+unsafe fn slot(attach: *const bindings::dma_buf_ic_attachment) -> NonNull<Slot<CImporter>> {
+    // SAFETY: Guaranteed by the caller.
+    unsafe { NonNull::new_unchecked(attach.cast_mut().cast()) }
+}
+
+/// Attaches a C importer whose acceptances are decoded for `side`, into
+/// its `attach`.
 ///
 /// # Safety
 ///
 /// As for [`dma_buf_ic_attach`]; with [`Side::IommuAccept`], as for
 /// [`dma_buf_ic_attach_iommu`].
+// The arguments of the C entry points, and which side decodes the list.
+#[expect(clippy::too_many_arguments)]
 unsafe fn attach_c(
+    attach: *mut bindings::dma_buf_ic_attachment,
     dmabuf: *mut bindings::dma_buf,
     dev: *mut bindings::device,
     accepts: *const bindings::dma_buf_ic_entry,
@@ -434,43 +460,42 @@ unsafe fn attach_c(
     side: Side<'_>,
     ops: *const bindings::dma_buf_ic_importer_ops,
     priv_: *mut c_void,
-) -> *mut bindings::dma_buf_ic_attachment {
-    let result = (|| -> Result<Attachment<CImporter>> {
+) -> c_int {
+    from_result(|| {
         // SAFETY: Guaranteed by the caller.
         let ops = unsafe { ops.as_ref() }.ok_or(EINVAL)?;
-        if dmabuf.is_null() || dev.is_null() {
+        if attach.is_null() || dmabuf.is_null() || dev.is_null() {
             return Err(EINVAL);
         }
         // SAFETY: Both are live, and the caller's reference keeps the
         // buffer alive during this call.
         let (buf, dev) = unsafe { (DmaBuf::from_raw(dmabuf), Device::from_raw(dev)) };
-        // SAFETY: Guaranteed by the caller.
+        // SAFETY: Guaranteed by the caller, including that `attach`, checked
+        // not to be NULL above, is writable, attached to nothing, and stays
+        // in place while attached.
         unsafe {
             with_accept_list(accepts, nr_accepts, side, |list| {
                 // INVARIANT: The caller keeps `ops` and `priv_` valid while
                 // attached.
-                attach_with(buf, dev, list, CImporter { ops, priv_ })
+                attach_in(slot(attach), buf, dev, list, CImporter { ops, priv_ })
             })
-        }
-    })();
-    match result {
-        // The handle is the raw attachment, from which `attachment` and
-        // `dma_buf_ic_detach` take the attachment back: no allocation of
-        // its own.
-        Ok(attachment) => attachment.into_raw().as_ptr().cast(),
-        Err(e) => e.to_ptr(),
-    }
+        }?;
+        Ok(0)
+    })
 }
 
 /// Attaches a C importer; see `dma_buf_ic_attach()`.
 ///
 /// # Safety
 ///
-/// `dmabuf` and `dev` are live, the caller holds a reference to `dmabuf`,
-/// `accepts` points to `nr_accepts` entries naming static interconnects,
-/// and `ops` and `priv_` stay valid until the attachment is detached.
+/// `attach` is valid for writes, attached to nothing, and neither moves nor
+/// goes away until [`dma_buf_ic_detach`]; `dmabuf` and `dev` are live, the
+/// caller holds a reference to `dmabuf`, `accepts` points to `nr_accepts`
+/// entries naming static interconnects, and `ops` and `priv_` stay valid
+/// until the attachment is detached.
 #[export]
 unsafe extern "C" fn dma_buf_ic_attach(
+    attach: *mut bindings::dma_buf_ic_attachment,
     dmabuf: *mut bindings::dma_buf,
     dev: *mut bindings::device,
     accepts: *const bindings::dma_buf_ic_entry,
@@ -478,10 +503,11 @@ unsafe extern "C" fn dma_buf_ic_attach(
     honours_invalidation: bool,
     ops: *const bindings::dma_buf_ic_importer_ops,
     priv_: *mut c_void,
-) -> *mut bindings::dma_buf_ic_attachment {
+) -> c_int {
     // SAFETY: Guaranteed by the caller.
     unsafe {
         attach_c(
+            attach,
             dmabuf,
             dev,
             accepts,
@@ -493,7 +519,7 @@ unsafe extern "C" fn dma_buf_ic_attach(
     }
 }
 
-/// Attaches a C importer that programs an IOMMU itself; see
+/// Attaches a C importer that programs IOMMU page tables itself; see
 /// `dma_buf_ic_attach_iommu()`.
 ///
 /// # Safety
@@ -506,17 +532,19 @@ unsafe extern "C" fn dma_buf_ic_attach(
 /// (its `invalidate_done` callback, if it has one).
 #[export]
 unsafe extern "C" fn dma_buf_ic_attach_iommu(
+    attach: *mut bindings::dma_buf_ic_attachment,
     dmabuf: *mut bindings::dma_buf,
     dev: *mut bindings::device,
     accepts: *const bindings::dma_buf_ic_entry,
     nr_accepts: c_uint,
     ops: *const bindings::dma_buf_ic_importer_ops,
     priv_: *mut c_void,
-) -> *mut bindings::dma_buf_ic_attachment {
+) -> c_int {
     // SAFETY: Guaranteed by the caller, including the promise that
     // `Side::IommuAccept` asks for.
     unsafe {
         attach_c(
+            attach,
             dmabuf,
             dev,
             accepts,
@@ -528,23 +556,22 @@ unsafe extern "C" fn dma_buf_ic_attach_iommu(
     }
 }
 
-/// Borrows the attachment behind a C handle: the returned value is never
-/// dropped, the handle keeps owning the attachment.
+/// Borrows the attachment in a C importer's `attach`: the returned value is
+/// never dropped, `attach` keeps the attachment.
 ///
 /// # Safety
 ///
-/// `attach` comes from [`dma_buf_ic_attach`] or [`dma_buf_ic_attach_iommu`]
-/// and is not detached while the returned value lives.
+/// `attach` was attached by [`dma_buf_ic_attach`] or
+/// [`dma_buf_ic_attach_iommu`] and is not detached while the returned value
+/// lives.
 unsafe fn attachment(
     attach: *const bindings::dma_buf_ic_attachment,
 ) -> ManuallyDrop<Attachment<CImporter>> {
-    // SAFETY: By the caller's guarantee the handle is what `attach_c` made
-    // with `Attachment::into_raw` of an `Attachment<CImporter>`, not NULL,
-    // and not taken back; `ManuallyDrop` keeps it from being taken back
-    // here, as `from_raw` allows for borrowing.
-    ManuallyDrop::new(unsafe {
-        Attachment::from_raw(NonNull::new_unchecked(attach.cast_mut().cast()))
-    })
+    // SAFETY: By the caller's guarantee `attach` is not NULL and its slot
+    // holds what `attach_in` left there for an `Attachment<CImporter>`, not
+    // taken back; `ManuallyDrop` keeps it from being taken back here, as
+    // `from_slot` allows for borrowing.
+    ManuallyDrop::new(unsafe { Attachment::from_slot(slot(attach)) })
 }
 
 /// Tells what an attach with `side` would negotiate, without attaching.
@@ -668,19 +695,23 @@ unsafe extern "C" fn dma_buf_ic_notify_ioctl(
 ///
 /// # Safety
 ///
-/// `attach` comes from [`dma_buf_ic_attach`] or [`dma_buf_ic_attach_iommu`] and is not used again.
+/// `attach` was attached by [`dma_buf_ic_attach`] or
+/// [`dma_buf_ic_attach_iommu`] and not detached since; it holds nothing
+/// afterwards.
 #[export]
 unsafe extern "C" fn dma_buf_ic_detach(attach: *mut bindings::dma_buf_ic_attachment) {
-    // SAFETY: The handle is what `attach_c` made with `Attachment::into_raw`
-    // of an `Attachment<CImporter>`, not NULL, and the caller gives it up.
-    drop(unsafe { Attachment::<CImporter>::from_raw(NonNull::new_unchecked(attach.cast())) });
+    // SAFETY: `attach` is not NULL and its slot holds what `attach_in` left
+    // there for an `Attachment<CImporter>`, not taken back, and the caller
+    // gives it up.
+    drop(unsafe { Attachment::<CImporter>::from_slot(slot(attach)) });
 }
 
 /// Returns the negotiated interconnect.
 ///
 /// # Safety
 ///
-/// `attach` comes from [`dma_buf_ic_attach`] or [`dma_buf_ic_attach_iommu`] and was not detached.
+/// `attach` was attached by [`dma_buf_ic_attach`] or
+/// [`dma_buf_ic_attach_iommu`] and not detached since.
 #[export]
 unsafe extern "C" fn dma_buf_ic_negotiated(
     attach: *const bindings::dma_buf_ic_attachment,
@@ -705,9 +736,9 @@ unsafe fn assume_locked<'a>(a: &'a Attachment<CImporter>) -> ResvLocked<'a> {
 ///
 /// # Safety
 ///
-/// `attach` comes from [`dma_buf_ic_attach`] or [`dma_buf_ic_attach_iommu`]
-/// and was not detached, the caller holds the buffer's reservation lock,
-/// and the out pointers are valid for writes.
+/// `attach` was attached by [`dma_buf_ic_attach`] or
+/// [`dma_buf_ic_attach_iommu`] and not detached since, the caller holds
+/// the buffer's reservation lock, and the out pointers are valid for writes.
 #[export]
 unsafe extern "C" fn dma_buf_ic_map_phys(
     attach: *mut bindings::dma_buf_ic_attachment,
@@ -736,8 +767,9 @@ unsafe extern "C" fn dma_buf_ic_map_phys(
 ///
 /// # Safety
 ///
-/// `attach` comes from [`dma_buf_ic_attach`] or [`dma_buf_ic_attach_iommu`]
-/// and was not detached, and the caller holds the buffer's reservation lock.
+/// `attach` was attached by [`dma_buf_ic_attach`] or
+/// [`dma_buf_ic_attach_iommu`] and not detached since, and the caller holds
+/// the buffer's reservation lock.
 #[export]
 unsafe extern "C" fn dma_buf_ic_map_sgt(
     attach: *mut bindings::dma_buf_ic_attachment,
@@ -756,9 +788,9 @@ unsafe extern "C" fn dma_buf_ic_map_sgt(
 ///
 /// # Safety
 ///
-/// `attach` comes from [`dma_buf_ic_attach`] or [`dma_buf_ic_attach_iommu`]
-/// and was not detached, the caller holds the buffer's reservation lock,
-/// and `cookie` is valid for writes.
+/// `attach` was attached by [`dma_buf_ic_attach`] or
+/// [`dma_buf_ic_attach_iommu`] and not detached since, the caller holds
+/// the buffer's reservation lock, and `cookie` is valid for writes.
 #[export]
 unsafe extern "C" fn dma_buf_ic_map_private(
     attach: *mut bindings::dma_buf_ic_attachment,
@@ -787,8 +819,9 @@ unsafe extern "C" fn dma_buf_ic_map_private(
 ///
 /// # Safety
 ///
-/// `attach` comes from [`dma_buf_ic_attach`] or [`dma_buf_ic_attach_iommu`]
-/// and was not detached, and the caller holds the buffer's reservation lock.
+/// `attach` was attached by [`dma_buf_ic_attach`] or
+/// [`dma_buf_ic_attach_iommu`] and not detached since, and the caller holds
+/// the buffer's reservation lock.
 #[export]
 unsafe extern "C" fn dma_buf_ic_unmap(attach: *mut bindings::dma_buf_ic_attachment) -> c_int {
     // SAFETY: Guaranteed by the caller.

@@ -24,7 +24,7 @@ use crate::{
 };
 use core::{
     cell::UnsafeCell,
-    mem::ManuallyDrop,
+    mem::{ManuallyDrop, MaybeUninit},
     ptr::NonNull,
     sync::atomic::{AtomicBool, Ordering},
 };
@@ -261,68 +261,117 @@ unsafe extern "C" fn import_invalidate(attach: *mut bindings::dma_buf_attachment
 ///
 /// # Invariants
 ///
-/// `raw` is an attachment of `buf` made by `dma_buf_dynamic_attach` with
-/// `IMPORT_OPS` or `IMPORT_OPS_P2P` and `importer_priv` pointing to
-/// `inner.core`, the first field of `inner`, as the pointer that
-/// `KBox::into_raw` returned for `inner`; it stays attached until `drop`,
-/// and `inner` does not move while it is.
+/// `inner` points to an initialised `AttachInner<T>` that does not move
+/// while the attachment exists: a box that the attachment owns, made by
+/// `KBox::into_raw`, if `home` is `InnerHome::Boxed`, or memory that a C
+/// importer lent for as long as it is attached (a `Slot`) if `home` is
+/// `InnerHome::Slot`. `raw` is an attachment of `buf` made by
+/// `dma_buf_dynamic_attach` with `IMPORT_OPS` or `IMPORT_OPS_P2P` and
+/// `importer_priv` pointing to `inner`, whose first field is the core; it
+/// stays attached until `drop`.
 pub struct Attachment<T: Importer> {
-    inner: KBox<AttachInner<T>>,
+    inner: NonNull<AttachInner<T>>,
+    home: InnerHome,
     raw: NonNull<bindings::dma_buf_attachment>,
     buf: ARef<DmaBuf>,
 }
 
-// SAFETY: The raw attachment is only detached in `drop`; the mapping cell is
-// only used with the buffer's reservation lock held, which serialises all
-// threads; the other fields are `Send`.
+/// Where the inner of an [`Attachment`] lives, and so who frees it.
+#[derive(Clone, Copy)]
+enum InnerHome {
+    /// A box of the attachment's own, freed when it is dropped.
+    Boxed,
+    /// A [`Slot`] of the importer's: only dropped in place.
+    Slot,
+}
+
+impl InnerHome {
+    /// Drops `inner`, and frees it if it has a box of its own.
+    ///
+    /// # Safety
+    ///
+    /// `inner` is initialised and lives in `self`: a box made by
+    /// `KBox::into_raw` for [`InnerHome::Boxed`]. Nothing uses it after
+    /// this call.
+    unsafe fn drop_inner<T: Importer>(self, inner: NonNull<AttachInner<T>>) {
+        match self {
+            // SAFETY: A box of its own, as the caller guarantees.
+            InnerHome::Boxed => drop(unsafe { KBox::from_raw(inner.as_ptr()) }),
+            // SAFETY: Initialised and no longer used, as the caller
+            // guarantees; the memory is the slot owner's.
+            InnerHome::Slot => unsafe { core::ptr::drop_in_place(inner.as_ptr()) },
+        }
+    }
+}
+
+/// Room for an attachment inside an importer's own object, for the C
+/// interface: its `struct dma_buf_ic_attachment` holds one.
+///
+/// Between [`attach_in`] and the drop of the [`Attachment`] that
+/// [`Attachment::from_slot`] takes back, both fields are initialised and
+/// the slot must not move; otherwise it holds nothing.
+#[repr(C)]
+pub(crate) struct Slot<T: Importer> {
+    inner: MaybeUninit<AttachInner<T>>,
+    raw: MaybeUninit<NonNull<bindings::dma_buf_attachment>>,
+}
+
+// SAFETY: The raw attachment is only detached in `drop`, and the inner only
+// dropped there; the inner is owned like a box (its importer is `Send` and
+// `Sync`, its mapping cell only used with the buffer's reservation lock held,
+// which serialises all threads); the other fields are `Send`.
 unsafe impl<T: Importer> Send for Attachment<T> {}
 // SAFETY: See `Send`: shared access reads immutable fields, or the mapping
 // cell under the reservation lock.
 unsafe impl<T: Importer> Sync for Attachment<T> {}
 
 impl<T: Importer> Attachment<T> {
-    /// Gives up the attachment without detaching, for the C interface: the
-    /// returned raw attachment holds everything needed to take it back with
-    /// [`Attachment::from_raw`] (its `importer_priv` is the inner box, its
-    /// `dmabuf` the buffer whose reference the attachment holds).
-    pub(crate) fn into_raw(self) -> NonNull<bindings::dma_buf_attachment> {
-        // The box and the buffer reference are not dropped: `from_raw`
-        // takes them back.
-        ManuallyDrop::new(self).raw
-    }
-
-    /// Takes back an attachment given up by [`Attachment::into_raw`].
+    /// Takes back the attachment that [`attach_in`] left in `slot`.
     ///
     /// # Safety
     ///
-    /// `raw` was returned by [`Attachment::into_raw`] of an `Attachment<T>`
-    /// of this `T`, and is taken back only once (or, for borrowing, into a
+    /// `slot` holds an attachment made by [`attach_in`] with this `T`, and
+    /// it is taken back only once (or, for borrowing, into a
     /// [`ManuallyDrop`] that is never dropped, while it is not taken back).
-    pub(crate) unsafe fn from_raw(raw: NonNull<bindings::dma_buf_attachment>) -> Self {
-        // SAFETY: By the type invariant, while attached, `importer_priv`
-        // points to the inner that `attach` boxed, made with `KBox::into_raw`
-        // and given up by `into_raw`; `T` is that inner's importer type, as
-        // the caller guarantees.
-        let inner =
-            unsafe { KBox::from_raw((*raw.as_ptr()).importer_priv.cast::<AttachInner<T>>()) };
-        // SAFETY: By the type invariant `raw` is attached to `buf`, so its
-        // `dmabuf` is the buffer whose reference `into_raw` kept from being
-        // dropped: alive, and that reference is taken back here, once, as
-        // the caller guarantees.
+    pub(crate) unsafe fn from_slot(slot: NonNull<Slot<T>>) -> Self {
+        let slot = slot.as_ptr();
+        // No reference to the slot is made here: other threads, or the
+        // exporter's callback on this thread, may hold one to its inner.
+        // SAFETY: By the caller's guarantee `attach_in` initialised `raw`,
+        // and the slot is valid for reads while attached.
+        let raw = unsafe { core::ptr::addr_of!((*slot).raw).read().assume_init() };
+        // SAFETY: `raw` is attached to the buffer whose reference `attach_in`
+        // kept from being dropped: alive, and that reference is taken back
+        // here, once, as the caller guarantees.
         let buf =
             unsafe { ARef::from_raw(NonNull::from(DmaBuf::from_raw((*raw.as_ptr()).dmabuf))) };
-        // INVARIANT: The fields that `into_raw` gave up, attached as before.
-        Self { inner, raw, buf }
+        // INVARIANT: `attach_in` initialised the inner in the slot, which
+        // the C importer does not move while attached, and attached `raw` as
+        // described, with `importer_priv` pointing to that inner.
+        Self {
+            // SAFETY: A field of the non-NULL `slot`; `MaybeUninit` has the
+            // layout of what it holds.
+            inner: unsafe { NonNull::new_unchecked(core::ptr::addr_of_mut!((*slot).inner).cast()) },
+            home: InnerHome::Slot,
+            raw,
+            buf,
+        }
+    }
+
+    fn inner(&self) -> &AttachInner<T> {
+        // SAFETY: By the type invariant `inner` is initialised and stays
+        // valid while `self` exists.
+        unsafe { self.inner.as_ref() }
     }
 
     /// Returns the interconnect negotiated at attach time; it never changes.
     pub fn negotiated(&self) -> TypeRef {
-        self.inner.core.negotiated
+        self.inner().core.negotiated
     }
 
     /// Returns the importer's state.
     pub fn importer(&self) -> &T {
-        &self.inner.importer
+        &self.inner().importer
     }
 
     /// Returns the attached buffer.
@@ -406,7 +455,7 @@ impl<T: Importer> Attachment<T> {
         resv: &'r mut ResvLocked<'_>,
         ty: &'static InterconnectType<I>,
     ) -> Result<&'r I::Mapping> {
-        if !self.inner.core.negotiated.is(ty) {
+        if !self.inner().core.negotiated.is(ty) {
             return Err(EINVAL);
         }
         // The exporter's mapping was checked to be of the negotiated type.
@@ -425,12 +474,12 @@ impl<T: Importer> Attachment<T> {
         self.check_lock(resv)?;
         // SAFETY: The lock is held (checked above); `is_mapped_locked` only
         // reads the cell, through a borrow that ends before it returns.
-        if unsafe { self.inner.core.is_mapped_locked(resv) } {
+        if unsafe { self.inner().core.is_mapped_locked(resv) } {
             return Err(EBUSY);
         }
         let mapped = self.map_exporter(resv)?;
         // SAFETY: As above.
-        if unsafe { self.inner.core.is_mapped_locked(resv) } {
+        if unsafe { self.inner().core.is_mapped_locked(resv) } {
             // Something mapped the attachment while the exporter ran, for
             // example the exporter itself; keep that mapping, end this one.
             self.end_mapping(resv, mapped);
@@ -440,7 +489,7 @@ impl<T: Importer> Attachment<T> {
         // function, so the importer holds no reference into the cell; no
         // other code runs from here until the returned reference, which
         // borrows `resv` as long as it lives, is gone.
-        let slot = unsafe { &mut *self.inner.core.mapping.get() };
+        let slot = unsafe { &mut *self.inner().core.mapping.get() };
         Ok(slot.insert(mapped))
     }
 
@@ -449,7 +498,7 @@ impl<T: Importer> Attachment<T> {
     fn end_mapping(&self, _resv: &ResvLocked<'_>, mapped: Mapped) {
         drop(mapped);
         if let Some(export) = ExportCore::of(&self.buf) {
-            export.unmapped_locked(&self.inner.core.dev);
+            export.unmapped_locked(&self.inner().core.dev);
         }
     }
 
@@ -458,7 +507,7 @@ impl<T: Importer> Attachment<T> {
     /// Touches nothing of the attachment but its immutable fields, so that
     /// the exporter may reach the attachment while it runs.
     fn map_exporter(&self, resv: &ResvLocked<'_>) -> Result<Mapped> {
-        let core = &self.inner.core;
+        let core = &self.inner().core;
         Ok(match ExportCore::of(&self.buf) {
             Some(export) => export.map_locked(&MapRequest {
                 ty: core.negotiated,
@@ -497,7 +546,7 @@ impl<T: Importer> Attachment<T> {
         }
         // SAFETY: The lock is held, and changes to the cell need a mutable
         // borrow of a lock proof, which `resv`'s borrow rules out.
-        unsafe { &*self.inner.core.mapping.get() }
+        unsafe { &*self.inner().core.mapping.get() }
             .as_ref()
             .and_then(|m| m.get::<I>())
     }
@@ -506,7 +555,7 @@ impl<T: Importer> Attachment<T> {
     /// false for the lock of another buffer.
     pub fn is_mapped(&self, resv: &ResvLocked<'_>) -> bool {
         // SAFETY: `check_lock` made sure `resv` holds this buffer's lock.
-        self.check_lock(resv).is_ok() && unsafe { self.inner.core.is_mapped_locked(resv) }
+        self.check_lock(resv).is_ok() && unsafe { self.inner().core.is_mapped_locked(resv) }
     }
 
     /// Ends the current mapping.
@@ -517,7 +566,7 @@ impl<T: Importer> Attachment<T> {
         self.check_lock(resv)?;
         // SAFETY: The lock is held and `resv` is borrowed mutably, so no
         // reference into the mapping is alive.
-        if unsafe { self.inner.core.unmap_locked(resv) } {
+        if unsafe { self.inner().core.unmap_locked(resv) } {
             Ok(())
         } else {
             Err(ENOENT)
@@ -530,12 +579,16 @@ impl<T: Importer> Drop for Attachment<T> {
         let resv = self.buf.lock_resv();
         // SAFETY: The lock is held, and `&mut self` rules out references
         // into the mapping, which borrow `self`.
-        unsafe { self.inner.core.unmap_locked(&resv) };
+        unsafe { self.inner().core.unmap_locked(&resv) };
         drop(resv);
         // SAFETY: By the type invariant `raw` is attached to `buf`. Detaching
         // takes the reservation lock, so no invalidation runs on `inner`
         // after this returns.
         unsafe { bindings::dma_buf_detach(self.buf.as_raw(), self.raw.as_ptr()) };
+        // SAFETY: Detached, nothing reaches `inner` any more, and `self`
+        // goes: by the type invariant `inner` lives in `home`, and is dropped
+        // once, here.
+        unsafe { self.home.drop_inner(self.inner) };
     }
 }
 
@@ -763,6 +816,61 @@ pub(crate) fn attach_with<T: Importer>(
     accepts: &mut AcceptList,
     importer: T,
 ) -> Result<Attachment<T>> {
+    let (ops, inner) = negotiate_inner(buf, dev, accepts, importer)?;
+    let inner = KBox::into_raw(KBox::new(inner, GFP_KERNEL)?);
+    // SAFETY: `inner` is a box given up to the attachment, which frees it
+    // whatever happens.
+    unsafe {
+        attach_at(
+            buf,
+            dev,
+            ops,
+            NonNull::new_unchecked(inner),
+            InnerHome::Boxed,
+        )
+    }
+}
+
+/// [`attach_with`] into the slot of a C importer, which it leaves attached
+/// for [`Attachment::from_slot`] to take back.
+///
+/// # Safety
+///
+/// `slot` is valid for writes, holds no attachment, and stays where it is
+/// until the attachment is taken back and dropped, if this succeeds.
+pub(crate) unsafe fn attach_in<T: Importer>(
+    slot: NonNull<Slot<T>>,
+    buf: &DmaBuf,
+    dev: &Device,
+    accepts: &mut AcceptList,
+    importer: T,
+) -> Result {
+    let (ops, inner) = negotiate_inner(buf, dev, accepts, importer)?;
+    let slot = slot.as_ptr();
+    // SAFETY: `slot` is valid for writes, as the caller guarantees.
+    let at = unsafe { (*slot).inner.write(inner) };
+    // SAFETY: `at` was just initialised in a slot that stays in place
+    // while attached, as the caller guarantees; the attachment drops it,
+    // whatever happens.
+    let attachment = unsafe { attach_at(buf, dev, ops, NonNull::from(at), InnerHome::Slot) }?;
+    // The slot keeps the attachment, with its buffer reference, for
+    // `from_slot`.
+    let attachment = ManuallyDrop::new(attachment);
+    // Through a pointer to the field alone: an invalidation may already
+    // hold a reference to the inner.
+    // SAFETY: As above.
+    unsafe { core::ptr::addr_of_mut!((*slot).raw).write(MaybeUninit::new(attachment.raw)) };
+    Ok(())
+}
+
+/// Negotiates, and makes the state of an attachment of `importer`, with the
+/// ops to attach it with.
+fn negotiate_inner<T: Importer>(
+    buf: &DmaBuf,
+    dev: &Device,
+    accepts: &mut AcceptList,
+    importer: T,
+) -> Result<(&'static bindings::dma_buf_attach_ops, AttachInner<T>)> {
     let (negotiated, index) = negotiate_index(buf, accepts, dev)?;
     let accepted = accepts.take_info(index);
     // Exporters outside the framework learn from the ops whether the
@@ -772,41 +880,64 @@ pub(crate) fn attach_with<T: Importer>(
             .downcast_ref::<SgtAccept>()
             .is_some_and(|a| a.allow_peer_to_peer);
     let ops = if p2p { &IMPORT_OPS_P2P } else { &IMPORT_OPS };
-
     // INVARIANT: Both adapters match `importer`; nothing is mapped yet, so
     // nothing is owed.
-    let inner = KBox::new(
-        AttachInner {
-            core: AttachCore {
-                negotiated,
-                accepted,
-                dev: dev.into(),
-                mapping: UnsafeCell::new(None),
-                invalidate: invalidate_adapter::<T>,
-                invalidate_done: invalidate_done_adapter::<T>,
-                done_pending: AtomicBool::new(false),
-            },
-            importer,
+    let inner = AttachInner {
+        core: AttachCore {
+            negotiated,
+            accepted,
+            dev: dev.into(),
+            mapping: UnsafeCell::new(None),
+            invalidate: invalidate_adapter::<T>,
+            invalidate_done: invalidate_done_adapter::<T>,
+            done_pending: AtomicBool::new(false),
         },
-        GFP_KERNEL,
-    )?;
-    // The core is the first field of the `#[repr(C)]` inner: the raw
-    // pointer to the inner is one to the core, which `importer_priv` holds.
-    let inner = KBox::into_raw(inner);
+        importer,
+    };
+    Ok((ops, inner))
+}
+
+/// Attaches `dev` to `buf` with `ops` and the state `inner`, which lives
+/// in `home`.
+///
+/// # Safety
+///
+/// `inner` is initialised and stays in place until the returned attachment
+/// is dropped: a box made by `KBox::into_raw` if `home` is
+/// [`InnerHome::Boxed`], a [`Slot`]'s inner otherwise. It is given up: the
+/// attachment drops it, or this function if the attach fails.
+unsafe fn attach_at<T: Importer>(
+    buf: &DmaBuf,
+    dev: &Device,
+    ops: &'static bindings::dma_buf_attach_ops,
+    inner: NonNull<AttachInner<T>>,
+    home: InnerHome,
+) -> Result<Attachment<T>> {
+    // The core is the first field of the `#[repr(C)]` inner: the pointer to
+    // the inner is one to the core, which `importer_priv` holds.
     // SAFETY: `buf` and `dev` are alive; the ops are static and `inner`
     // stays valid until the attachment is detached in `Attachment::drop`.
-    let raw =
-        unsafe { bindings::dma_buf_dynamic_attach(buf.as_raw(), dev.as_raw(), ops, inner.cast()) };
-    // SAFETY: `inner` comes from `KBox::into_raw` above, and is taken back
-    // once, whether the attach failed (nothing else has it then) or not.
-    let inner = unsafe { KBox::from_raw(inner) };
-    let raw = from_err_ptr(raw)?;
-    // INVARIANT: `raw` was just attached as described; `inner` is boxed and
-    // moves with its box only.
-    Ok(Attachment {
-        inner,
-        // SAFETY: `from_err_ptr` succeeded, so `raw` is not NULL.
-        raw: unsafe { NonNull::new_unchecked(raw) },
-        buf: buf.into(),
-    })
+    let raw = unsafe {
+        bindings::dma_buf_dynamic_attach(buf.as_raw(), dev.as_raw(), ops, inner.as_ptr().cast())
+    };
+    let raw = match from_err_ptr(raw) {
+        // `dma_buf_dynamic_attach` returns an attachment or an error.
+        Ok(raw) => NonNull::new(raw).ok_or(EINVAL),
+        Err(e) => Err(e),
+    };
+    match raw {
+        // INVARIANT: `raw` was just attached as described, and `inner`
+        // is as the caller guarantees.
+        Ok(raw) => Ok(Attachment {
+            inner,
+            home,
+            raw,
+            buf: buf.into(),
+        }),
+        Err(e) => {
+            // SAFETY: Nothing is attached, and the caller gave `inner` up.
+            unsafe { home.drop_inner(inner) };
+            Err(e)
+        }
+    }
 }
