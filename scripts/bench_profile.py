@@ -3,6 +3,7 @@
 """Profiles in guest instructions, from scripts/profile/insn_count.c.
 
     bench_profile.py flat COUNTS SYSTEM_MAP
+    bench_profile.py calls COUNTS SYSTEM_MAP
     bench_profile.py diff A B
 
 flat: reads the plugin's counts (a line "gates N", then "ADDRESS COUNT"
@@ -11,7 +12,14 @@ function of SYSTEM_MAP, the instructions it executed per measured part
 (the count over N), the largest first; user space is one line, "[user]".
 The first line holds the total per measured part.
 
-diff: compares two flat profiles (the project's and pristine's kernel, or
+calls: the same counts read as calls: per kernel function, how many times
+its first instruction ran per measured part, the most called first. A
+function's entry runs once per call (a loop that jumps back to it would
+count too, which compilers do not emit for a prologue), so this counts,
+say, the allocations or lock acquisitions of the measured work exactly.
+It writes the same format as flat, so diff compares two of them.
+
+diff: compares two flat (or two calls) profiles (the project's and pristine's kernel, or
 before and after a change): per function, A, B and B - A, the largest
 differences first, and the totals.
 
@@ -62,6 +70,28 @@ def flat(counts_path, system_map):
         print(f"{n / gates:12.1f} {100 * n / total:5.1f}% {name}")
 
 
+def calls(counts_path, system_map):
+    addrs, names = symbols_of(system_map)
+    entries = dict(zip(addrs, names))
+    per_function = collections.Counter()
+    gates = 0
+    with open(counts_path) as f:
+        for line in f:
+            key, value = line.split()
+            if key == "gates":
+                gates = int(value)
+                continue
+            name = entries.get(int(key, 16))
+            if name is not None:
+                per_function[name] += int(value)
+    if gates == 0:
+        sys.exit(f"{counts_path}: the gates never opened")
+    total = sum(per_function.values())
+    print(f"total {total / gates:.1f} calls per measured part ({gates} parts)")
+    for name, n in per_function.most_common():
+        print(f"{n / gates:12.2f} {100 * n / total:5.1f}% {name}")
+
+
 def read_flat(path):
     functions = {}
     total = None
@@ -94,6 +124,8 @@ def main():
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     if len(sys.argv) == 4 and sys.argv[1] == "flat":
         flat(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 4 and sys.argv[1] == "calls":
+        calls(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 4 and sys.argv[1] == "diff":
         diff(sys.argv[2], sys.argv[3])
     else:
