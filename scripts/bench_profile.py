@@ -45,9 +45,10 @@ def symbols_of(system_map):
     return [a for a, _ in symbols], [n for _, n in symbols]
 
 
-def flat(counts_path, system_map):
-    addrs, names = symbols_of(system_map)
-    per_function = collections.Counter()
+def per_function(counts_path, name_of):
+    """Sums the plugin's counts by name_of(address), skipping None names;
+    returns the sums and the number of measured parts."""
+    sums = collections.Counter()
     gates = 0
     with open(counts_path) as f:
         for line in f:
@@ -55,41 +56,37 @@ def flat(counts_path, system_map):
             if key == "gates":
                 gates = int(value)
                 continue
-            addr, n = int(key, 16), int(value)
-            if addr < USER_END:
-                name = "[user]"
-            else:
-                i = bisect.bisect_right(addrs, addr) - 1
-                name = names[i] if i >= 0 else hex(addr)
-            per_function[name] += n
+            name = name_of(int(key, 16))
+            if name is not None:
+                sums[name] += int(value)
     if gates == 0:
         sys.exit(f"{counts_path}: the gates never opened")
-    total = sum(per_function.values())
-    print(f"total {total / gates:.1f} instructions per measured part ({gates} parts)")
-    for name, n in per_function.most_common():
-        print(f"{n / gates:12.1f} {100 * n / total:5.1f}% {name}")
+    return sums, gates
+
+
+def report(sums, gates, unit, digits):
+    total = sum(sums.values())
+    print(f"total {total / gates:.1f} {unit} per measured part ({gates} parts)")
+    for name, n in sums.most_common():
+        print(f"{n / gates:12.{digits}f} {100 * n / total:5.1f}% {name}")
+
+
+def flat(counts_path, system_map):
+    addrs, names = symbols_of(system_map)
+
+    def function_of(addr):
+        if addr < USER_END:
+            return "[user]"
+        i = bisect.bisect_right(addrs, addr) - 1
+        return names[i] if i >= 0 else hex(addr)
+
+    report(*per_function(counts_path, function_of), "instructions", 1)
 
 
 def calls(counts_path, system_map):
     addrs, names = symbols_of(system_map)
     entries = dict(zip(addrs, names))
-    per_function = collections.Counter()
-    gates = 0
-    with open(counts_path) as f:
-        for line in f:
-            key, value = line.split()
-            if key == "gates":
-                gates = int(value)
-                continue
-            name = entries.get(int(key, 16))
-            if name is not None:
-                per_function[name] += int(value)
-    if gates == 0:
-        sys.exit(f"{counts_path}: the gates never opened")
-    total = sum(per_function.values())
-    print(f"total {total / gates:.1f} calls per measured part ({gates} parts)")
-    for name, n in per_function.most_common():
-        print(f"{n / gates:12.2f} {100 * n / total:5.1f}% {name}")
+    report(*per_function(counts_path, entries.get), "calls", 2)
 
 
 def read_flat(path):

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Host tests of scripts/bench_profile.py: attribution of the plugin's
 counts to kernel functions, per measured part, and the diff of two
-profiles."""
+profiles, and the count of calls per function."""
 
 import os
 import subprocess
@@ -80,6 +80,32 @@ class Profile(unittest.TestCase):
         self.assertEqual(rows[2], ["0.0", "7.0", "7.0", "gamma"])
         self.assertEqual(rows[3], ["4.0", "1.0", "-3.0", "beta"])
         self.assertEqual(len(rows), 4)
+
+    def test_calls_count_function_entries(self):
+        # alpha entered 3 times in 2 parts (its second instruction and a
+        # later one do not count), beta once; user space and addresses
+        # inside a function are no calls.
+        rc, out, err = run("calls", self.path("k.counts", "gates 2\n"
+                                              "ffffffff81000100 3\nffffffff81000104 9\n"
+                                              "ffffffff81000200 1\nffffffff81000204 5\n"
+                                              "400000 7\n"), self.map)
+        self.assertEqual(rc, 0, err)
+        lines = out.splitlines()
+        self.assertEqual(lines[0], "total 2.0 calls per measured part (2 parts)")
+        rows = {line.split()[2]: float(line.split()[0]) for line in lines[1:]}
+        self.assertEqual(rows, {"alpha": 1.5, "beta": 0.5})
+
+    def test_diff_of_calls(self):
+        rc, a, err = run("calls", self.path("a.counts", "gates 1\nffffffff81000100 2\n"),
+                         self.map)
+        self.assertEqual(rc, 0, err)
+        rc, b, err = run("calls", self.path("b.counts", "gates 1\nffffffff81000100 5\n"),
+                         self.map)
+        self.assertEqual(rc, 0, err)
+        rc, out, err = run("diff", self.path("a.txt", a), self.path("b.txt", b))
+        self.assertEqual(rc, 0, err)
+        rows = [line.split() for line in out.splitlines() if not line.startswith("#")]
+        self.assertEqual(rows[2], ["2.0", "5.0", "3.0", "alpha"])
 
     def test_usage(self):
         rc, _, _ = run("nothing")
