@@ -13,10 +13,13 @@
 # KUnit runs at boot only when the second argument is "kunit". The kernel
 # console goes to $LOGS/console-RUN.log, the guest's results to
 # $LOGS/results-RUN.log.
-# A guest that does not power off in time gets an NMI first, through QEMU's
-# monitor: its kernel panics on it (unknown_nmi_panic) and prints every
+# A guest that does not power off in time gets NMIs first, through QEMU's
+# monitor: its kernel panics on one (unknown_nmi_panic) and prints every
 # task's stack and the locks held (panic_sys_info), so that a hang leaves
-# evidence in the console log; then it is killed.
+# evidence in the console log; then it is killed. The NMI is sent again
+# every 10 s meanwhile, as one can be lost: x86 merges NMIs that arrive
+# together, and swallows one that it takes for the second half of a
+# back-to-back pair (arch/x86/kernel/nmi.c), and then nothing panics.
 . "$(dirname "$0")/lib.sh"
 
 mode=${1:-mock}
@@ -173,14 +176,11 @@ qemu-system-x86_64 "${qemu_args[@]}" >"$LOGS/qemu-$mode.log" 2>&1 &
 qemu=$!
 started=$SECONDS
 timed_out=
-# Progress: report each test program as the guest starts it.
-seen=0
-while kill -0 "$qemu" 2>/dev/null; do
-	sleep 2
-	if [ -z "$timed_out" ] && [ $((SECONDS - started)) -ge "$timeout" ]; then
-		timed_out=$SECONDS
-		echo "error: the guest did not finish within ${timeout}s: NMI, then kill" >&2
-		python3 - "$monitor" <<'PY' || echo "error: could not reach QEMU's monitor" >&2
+nmi_sent=
+# send_nmi: one NMI to every vCPU, through QEMU's monitor.
+send_nmi() {
+	nmi_sent=$SECONDS
+	python3 - "$monitor" <<'PY' || echo "error: could not reach QEMU's monitor" >&2
 import socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.settimeout(10)
@@ -188,6 +188,18 @@ s.connect(sys.argv[1])
 s.sendall(b"nmi\n")
 s.recv(4096)
 PY
+}
+# Progress: report each test program as the guest starts it.
+seen=0
+while kill -0 "$qemu" 2>/dev/null; do
+	sleep 2
+	if [ -z "$timed_out" ] && [ $((SECONDS - started)) -ge "$timeout" ]; then
+		timed_out=$SECONDS
+		echo "error: the guest did not finish within ${timeout}s: NMI, then kill" >&2
+		send_nmi
+	elif [ -n "$timed_out" ] && [ $((SECONDS - nmi_sent)) -ge 10 ] &&
+		kill -0 "$qemu" 2>/dev/null; then
+		send_nmi
 	fi
 	# The panic's dump of every task takes a while under TCG.
 	if [ -n "$timed_out" ] && [ $((SECONDS - timed_out)) -ge 120 ]; then
