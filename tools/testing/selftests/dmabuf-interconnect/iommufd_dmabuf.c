@@ -294,6 +294,37 @@ TEST_F(dmabuf, shared_import)
 	ASSERT_EQ(0, buf_status(self->exporter, self->buf).attachments);
 }
 
+/*
+ * The import is allocated with the pages of the map that made it. Unmapping
+ * that map first leaves the import to the others: a revoke still reaches
+ * them, and the last unmap frees it.
+ */
+TEST_F(dmabuf, first_map_unmapped_first)
+{
+	__u64 a = 0, b = 0, c = 0;
+
+	ASSERT_EQ(0, map_file(self->iommufd, self->ioas_id, MAP_RW, self->buf,
+			      0, 8 * PAGE, &a));
+	ASSERT_EQ(0, map_file(self->iommufd, self->ioas_id, MAP_RW, self->buf,
+			      0, 4 * PAGE, &b));
+	ASSERT_EQ(0, map_file(self->iommufd, self->ioas_id, MAP_RW, self->buf,
+			      4 * PAGE, 4 * PAGE, &c));
+	ASSERT_EQ(0, unmap(self->iommufd, self->ioas_id, a, 8 * PAGE));
+	ASSERT_EQ(1, buf_status(self->exporter, self->buf).attachments);
+	ASSERT_EQ(1, buf_status(self->exporter, self->buf).mappings);
+	ASSERT_EQ(0, check_mapped(self->iommufd, self->hwpt_id, b, 4 * PAGE));
+	ASSERT_EQ(0, check_mapped(self->iommufd, self->hwpt_id, c, 4 * PAGE));
+
+	ASSERT_EQ(0, do_revoke(self->exporter, self->buf, DMABUF_IC_TEST_OP_REVOKE));
+	ASSERT_EQ(-ENOENT, check_mapped(self->iommufd, self->hwpt_id, b, 4 * PAGE));
+	ASSERT_EQ(-ENOENT, check_mapped(self->iommufd, self->hwpt_id, c, 4 * PAGE));
+	ASSERT_EQ(0, buf_status(self->exporter, self->buf).mappings);
+	ASSERT_EQ(0, unmap(self->iommufd, self->ioas_id, c, 4 * PAGE));
+	ASSERT_EQ(1, buf_status(self->exporter, self->buf).attachments);
+	ASSERT_EQ(0, unmap(self->iommufd, self->ioas_id, b, 4 * PAGE));
+	ASSERT_EQ(0, buf_status(self->exporter, self->buf).attachments);
+}
+
 /* Closing the dma-buf fd does not affect a live mapping. */
 TEST_F(dmabuf, close_fd_keeps_mapping)
 {
@@ -546,7 +577,15 @@ TEST_F(dmabuf, bad_input)
  * tolerated, such as kmemleak's own metadata) must have mapped everything.
  * kmemleak checks the rest after the run.
  */
-TEST_F(dmabuf, fail_nth_map_file)
+/*
+ * Walks the fault-injection sites of an 8-page IOMMU_IOAS_MAP_FILE of the
+ * buffer while @live maps of it (0 or 1, that one at @live_iova) exist: a map
+ * that fails leaves no attachment, mapping or IOVA behind, and the live map as
+ * it was.
+ */
+static void walk_map_file_faults(struct __test_metadata *_metadata,
+				 FIXTURE_DATA(dmabuf) *self,
+				 unsigned int live, __u64 live_iova)
 {
 	unsigned int failures = 0;
 	struct fail_nth nth;
@@ -569,10 +608,16 @@ TEST_F(dmabuf, fail_nth_map_file)
 		if (rc) {
 			ASSERT_TRUE(fired);
 			failures++;
-			ASSERT_EQ(0, buf_status(self->exporter, self->buf).attachments);
-			ASSERT_EQ(0, buf_status(self->exporter, self->buf).mappings);
-			ASSERT_EQ(-ENOENT, check_mapped(self->iommufd, self->hwpt_id,
-							MOCK_APERTURE_START, 64 * PAGE));
+			ASSERT_EQ(live, buf_status(self->exporter, self->buf).attachments);
+			ASSERT_EQ(live, buf_status(self->exporter, self->buf).mappings);
+			if (live) {
+				ASSERT_EQ(0, check_mapped(self->iommufd, self->hwpt_id,
+							  live_iova, 8 * PAGE));
+			} else {
+				ASSERT_EQ(-ENOENT, check_mapped(self->iommufd, self->hwpt_id,
+								MOCK_APERTURE_START,
+								64 * PAGE));
+			}
 			continue;
 		}
 		ASSERT_EQ(0, check_mapped(self->iommufd, self->hwpt_id, iova,
@@ -583,9 +628,28 @@ TEST_F(dmabuf, fail_nth_map_file)
 					   8 * PAGE));
 	}
 	close(nth.fd);
-	TH_LOG("walk IOMMU_IOAS_MAP_FILE: %u fault-injection sites reached, %u failed the call",
-	       nth.nth - 1, failures);
+	TH_LOG("walk IOMMU_IOAS_MAP_FILE with %u live: %u fault-injection sites reached, %u failed the call",
+	       live, nth.nth - 1, failures);
+	/* The pages, the area and its domain's tracker, at least */
 	ASSERT_LT(2, failures);
+	ASSERT_EQ(0, unmap(self->iommufd, self->ioas_id, iova, 8 * PAGE));
+	ASSERT_EQ(live, buf_status(self->exporter, self->buf).attachments);
+}
+
+TEST_F(dmabuf, fail_nth_map_file)
+{
+	walk_map_file_faults(_metadata, self, 0, 0);
+}
+
+/* A map that joins the context's import fails alone. */
+TEST_F(dmabuf, fail_nth_map_file_join)
+{
+	__u64 iova = 0;
+
+	ASSERT_EQ(0, map_file(self->iommufd, self->ioas_id, MAP_RW, self->buf,
+			      0, 8 * PAGE, &iova));
+	walk_map_file_faults(_metadata, self, 1, iova);
+	ASSERT_EQ(0, check_mapped(self->iommufd, self->hwpt_id, iova, 8 * PAGE));
 	ASSERT_EQ(0, unmap(self->iommufd, self->ioas_id, iova, 8 * PAGE));
 	ASSERT_EQ(0, buf_status(self->exporter, self->buf).attachments);
 }
