@@ -570,21 +570,16 @@ TEST_F(dmabuf, bad_input)
 }
 
 /*
- * Fail the 1st, 2nd, ... fault-injection site reached by IOMMU_IOAS_MAP_FILE,
- * until one run reaches none: every failure must return an error and leave
- * no attachment, no mapping in the exporter and nothing in the domain, and
- * a run that survives its injected failure (a site whose failure is
- * tolerated, such as kmemleak's own metadata) must have mapped everything.
- * kmemleak checks the rest after the run.
- */
-/*
- * Walks the fault-injection sites of an 8-page IOMMU_IOAS_MAP_FILE of the
- * buffer while @live maps of it (0 or 1, that one at @live_iova) exist: a map
- * that fails leaves no attachment, mapping or IOVA behind, and the live map as
- * it was.
+ * Fail the 1st, 2nd, ... fault-injection site reached by an 8-page
+ * IOMMU_IOAS_MAP_FILE of the buffer while @live maps of it (0 or 1, that one
+ * at @live_iova) exist, until one run reaches none: every failure must return
+ * an error and leave no attachment, mapping or IOVA of its own behind, and the
+ * live map as it was; a run that survives its injected failure (a site whose
+ * failure is tolerated, such as kmemleak's own metadata) must have mapped
+ * everything. kmemleak checks the rest after the run.
  */
 static void walk_map_file_faults(struct __test_metadata *_metadata,
-				 FIXTURE_DATA(dmabuf) *self,
+				 struct _test_data_dmabuf *self,
 				 unsigned int live, __u64 live_iova)
 {
 	unsigned int failures = 0;
@@ -628,7 +623,7 @@ static void walk_map_file_faults(struct __test_metadata *_metadata,
 					   8 * PAGE));
 	}
 	close(nth.fd);
-	TH_LOG("walk IOMMU_IOAS_MAP_FILE with %u live: %u fault-injection sites reached, %u failed the call",
+	TH_LOG("walk IOMMU_IOAS_MAP_FILE, %u live: %u fault-injection sites, %u failed the call",
 	       live, nth.nth - 1, failures);
 	/* The pages, the area and its domain's tracker, at least */
 	ASSERT_LT(2, failures);
