@@ -2,8 +2,9 @@
 /*
  * Races, for a bounded time: threads map and unmap through the test
  * importer, attach and detach, map and unmap the buffer in an iommufd
- * IOAS, query it, and close and reopen their fds, while one thread revokes
- * and un-revokes it. Invariants checked while it runs:
+ * IOAS (two of them in one shared context, where their maps share one
+ * import), query it, and close and reopen their fds, while one thread
+ * revokes and un-revokes it. Invariants checked while it runs:
  *
  * - when a revoke returns, no mapping of the buffer is left (the revoking
  *   thread alone un-revokes, so nothing can map in between), and a map
@@ -233,6 +234,58 @@ static void *iommufd_user(void *arg)
 	return NULL;
 }
 
+/*
+ * Two of these share one iommufd context, so their maps of the buffer join
+ * one import: either thread may unmap the map that made the import while the
+ * other's map still uses it, and a revoke may come at any point of that.
+ */
+struct ctx_share {
+	struct shared *s;
+	int iommufd;
+	__u32 ioas;
+	atomic_uint held;	/* maps of this context now */
+	atomic_uint overlaps;	/* maps made while the other thread held one */
+};
+
+static void *iommufd_sharer(void *arg)
+{
+	static const int map_ok[] = { ENODEV, 0 };
+	struct ctx_share *c = arg;
+	struct shared *s = c->s;
+
+	while (!atomic_load(&s->stop)) {
+		struct iommu_ioas_map_file map = {
+			.size = sizeof(map),
+			.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
+			.ioas_id = c->ioas, .fd = s->buf, .length = PAGES * 4096,
+		};
+		struct iommu_ioas_unmap unmap = {
+			.size = sizeof(unmap), .ioas_id = c->ioas,
+		};
+		unsigned int before = atomic_load(&s->epoch);
+		int rc = ic(c->iommufd, IOMMU_IOAS_MAP_FILE, &map);
+
+		atomic_fetch_add(&s->ops, 1);
+		if (!documented(rc, map_ok))
+			fail(s, "IOMMU_IOAS_MAP_FILE (shared context)", rc);
+		if (rc)
+			continue;
+		if ((before & 1) && atomic_load(&s->epoch) == before)
+			fail(s, "IOMMU_IOAS_MAP_FILE succeeded while revoked", rc);
+		if (atomic_fetch_add(&c->held, 1))
+			atomic_fetch_add(&c->overlaps, 1);
+		usleep(rand() % 1000);
+		atomic_fetch_sub(&c->held, 1);
+		unmap.iova = map.iova;
+		unmap.length = map.length;
+		rc = ic(c->iommufd, IOMMU_IOAS_UNMAP, &unmap);
+		if (rc)
+			fail(s, "IOMMU_IOAS_UNMAP (shared context)", rc);
+		atomic_fetch_add(&s->ops, 1);
+	}
+	return NULL;
+}
+
 TEST(race_revoke_map_attach_close)
 {
 	static const __u32 offers[] = { DMABUF_IC_TEST_PHYS_LIST, DMABUF_IC_TEST_SGT };
@@ -242,9 +295,11 @@ TEST(race_revoke_map_attach_close)
 	};
 	const char *env = getenv("STRESS_SECONDS");
 	int seconds = env ? atoi(env) : 10;
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
 	struct shared s = { 0 };
+	struct ctx_share c = { .s = &s };
 	int n = 0, buffers = dma_buf_count();
-	pthread_t threads[6];
+	pthread_t threads[8];
 
 	s.exporter = open("/dev/dmabuf_ic_test", O_RDWR);
 	if (s.exporter < 0)
@@ -259,6 +314,12 @@ TEST(race_revoke_map_attach_close)
 		ASSERT_EQ(0, pthread_create(&threads[n++], NULL, importer, &s));
 	for (int i = 0; i < 2; i++)
 		ASSERT_EQ(0, pthread_create(&threads[n++], NULL, iommufd_user, &s));
+	c.iommufd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, c.iommufd);
+	ASSERT_EQ(0, ic(c.iommufd, IOMMU_IOAS_ALLOC, &alloc));
+	c.ioas = alloc.out_ioas_id;
+	for (int i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&threads[n++], NULL, iommufd_sharer, &c));
 	sleep(seconds);
 	atomic_store(&s.stop, true);
 	for (int i = 0; i < n; i++)
@@ -274,6 +335,11 @@ TEST(race_revoke_map_attach_close)
 	/* Both outcomes happened, or the race was not raced. */
 	ASSERT_LT(0, atomic_load(&s.maps));
 	ASSERT_LT(0, atomic_load(&s.maps_refused));
+	/* The shared context's maps did use one import together. */
+	TH_LOG("shared context: %u maps made while the other thread held one",
+	       atomic_load(&c.overlaps));
+	ASSERT_LT(0, atomic_load(&c.overlaps));
+	close(c.iommufd);
 	/* Every importer let go: no attachment, no mapping. */
 	ASSERT_EQ(0, buf_status(&s).attachments);
 	ASSERT_EQ(0, buf_status(&s).mappings);
