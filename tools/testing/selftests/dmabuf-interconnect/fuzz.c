@@ -13,8 +13,9 @@
  * (KASAN, lockdep, WARN, kmemleak) after the run. The seeds in
  * fuzz_corpus.h, which found new (call, errno) outcomes when they were
  * added, run first as regression cases; then new seeds run for
- * FUZZ_SECONDS (default 10), and those that find new outcomes are printed
- * for the corpus. With FUZZ_VFIO=1 a missing VFIO device fails the run.
+ * FUZZ_SECONDS (default 10; see timed.h), and those that find new outcomes
+ * are printed for the corpus. With FUZZ_VFIO=1 a missing VFIO device fails
+ * the run.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,6 +29,7 @@
 
 #include "../kselftest_harness.h"
 #include "../../../../drivers/dma-buf/dmabuf-ic-test.h"
+#include "timed.h"
 #include "vfio_utils.h"
 #include "fuzz_corpus.h"
 
@@ -332,10 +334,14 @@ static bool run_seed(struct fuzz *f, uint64_t seed, unsigned int *calls)
 	return new;
 }
 
-TEST(fuzz)
+/* No state: a fixture only for the timeout of TEST_F_TIMEOUT(). */
+FIXTURE(fuzz) {};
+FIXTURE_SETUP(fuzz) {}
+FIXTURE_TEARDOWN(fuzz) {}
+
+TEST_F_TIMEOUT(fuzz, uapi, TIMED_TEST_TIMEOUT)
 {
-	const char *env = getenv("FUZZ_SECONDS");
-	int seconds = env ? atoi(env) : 10;
+	int seconds = timed_test_seconds("FUZZ_SECONDS");
 	const char *need_vfio = getenv("FUZZ_VFIO");
 	static struct fuzz f;
 	unsigned int calls = 0, seeds = 0;
@@ -343,6 +349,7 @@ TEST(fuzz)
 	char bdf[256];
 	time_t end;
 
+	ASSERT_LT(0, seconds) TH_LOG("FUZZ_SECONDS: 1 to %d", TIMED_TEST_MAX_SECONDS);
 	f.vfio = vfio_bind("0x1af4", "0x1110", bdf, NULL);
 	/*
 	 * FUZZ_VFIO=1 (a guest that has VFIO): without ivshmem bound to

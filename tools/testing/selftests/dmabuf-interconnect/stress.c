@@ -14,8 +14,8 @@
  * Afterwards every attachment is gone and the buffer is freed; KASAN,
  * lockdep and kmemleak judge the rest. The same, with VFIO as the
  * exporter, against virtio-rng's FLR and memory disable, and against the
- * IOMMU driver's unmap with a real domain (race_revoke_iommu_unmap). STRESS_SECONDS sets the time
- * (default 10).
+ * IOMMU driver's unmap with a real domain (race_revoke_iommu_unmap).
+ * STRESS_SECONDS sets the time (default 10; see timed.h).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,6 +31,7 @@
 
 #include "../kselftest_harness.h"
 #include "../../../../drivers/dma-buf/dmabuf-ic-test.h"
+#include "timed.h"
 #include "vfio_utils.h"
 
 #define PAGES 4
@@ -286,21 +287,26 @@ static void *iommufd_sharer(void *arg)
 	return NULL;
 }
 
-TEST(race_revoke_map_attach_close)
+/* No state: a fixture only for the timeout of TEST_F_TIMEOUT(). */
+FIXTURE(stress) {};
+FIXTURE_SETUP(stress) {}
+FIXTURE_TEARDOWN(stress) {}
+
+TEST_F_TIMEOUT(stress, race_revoke_map_attach_close, TIMED_TEST_TIMEOUT)
 {
 	static const __u32 offers[] = { DMABUF_IC_TEST_PHYS_LIST, DMABUF_IC_TEST_SGT };
 	struct dmabuf_ic_test_export e = {
 		.flags = DMABUF_IC_TEST_EXPORT_REVOCABLE, .nr_offers = 2,
 		.nr_pages = PAGES,
 	};
-	const char *env = getenv("STRESS_SECONDS");
-	int seconds = env ? atoi(env) : 10;
+	int seconds = timed_test_seconds("STRESS_SECONDS");
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
 	struct shared s = { 0 };
 	struct ctx_share c = { .s = &s };
 	int n = 0, buffers = dma_buf_count();
 	pthread_t threads[8];
 
+	ASSERT_LT(0, seconds) TH_LOG("STRESS_SECONDS: 1 to %d", TIMED_TEST_MAX_SECONDS);
 	s.exporter = open("/dev/dmabuf_ic_test", O_RDWR);
 	if (s.exporter < 0)
 		SKIP(return, "no /dev/dmabuf_ic_test");
@@ -554,11 +560,10 @@ static void *vfio_iommufd_user(void *arg)
 	return NULL;
 }
 
-TEST(race_vfio_revoke_export_map)
+TEST_F_TIMEOUT(stress, race_vfio_revoke_export_map, TIMED_TEST_TIMEOUT)
 {
 	struct vfio_region_dma_range whole = { 0, VIRTIO_BAR_SIZE };
-	const char *env = getenv("STRESS_SECONDS");
-	int seconds = env ? atoi(env) : 10;
+	int seconds = timed_test_seconds("STRESS_SECONDS");
 	struct vfio_shared v = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct dmabuf_ic_test_attach a = {
 		.flags = DMABUF_IC_TEST_ATTACH_INVALIDATE |
@@ -573,6 +578,7 @@ TEST(race_vfio_revoke_export_map)
 	bool mapped;
 	int n = 0, dev;
 
+	ASSERT_LT(0, seconds) TH_LOG("STRESS_SECONDS: 1 to %d", TIMED_TEST_MAX_SECONDS);
 	dev = open("/dev/dmabuf_ic_test", O_RDWR);
 	if (dev < 0)
 		SKIP(return, "no /dev/dmabuf_ic_test");
@@ -725,14 +731,13 @@ static void *iommu_mapper_small(void *arg)
 	return NULL;
 }
 
-TEST(race_revoke_iommu_unmap)
+TEST_F_TIMEOUT(stress, race_revoke_iommu_unmap, TIMED_TEST_TIMEOUT)
 {
 	struct vfio_region_dma_range slice = { 0, IVSHMEM_SLICE };
 	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach) };
 	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
-	const char *env = getenv("STRESS_SECONDS");
-	int seconds = env ? atoi(env) : 10;
+	int seconds = timed_test_seconds("STRESS_SECONDS");
 	struct iommu_shared v = { 0 };
 	int buffers = dma_buf_count();
 	char edu_bdf[256], ivshmem_bdf[256];
@@ -741,6 +746,7 @@ TEST(race_revoke_iommu_unmap)
 	int n = 0, edu;
 	bool mapped;
 
+	ASSERT_LT(0, seconds) TH_LOG("STRESS_SECONDS: 1 to %d", TIMED_TEST_MAX_SECONDS);
 	edu = vfio_bind("0x1234", "0x11e8", edu_bdf, NULL);
 	v.ivshmem = vfio_bind("0x1af4", "0x1110", ivshmem_bdf, NULL);
 	if (edu < 0 || v.ivshmem < 0)
