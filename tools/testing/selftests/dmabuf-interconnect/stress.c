@@ -341,7 +341,10 @@ TEST_F_TIMEOUT(stress, race_revoke_map_attach_close, TIMED_TEST_TIMEOUT)
 	/* Both outcomes happened, or the race was not raced. */
 	ASSERT_LT(0, atomic_load(&s.maps));
 	ASSERT_LT(0, atomic_load(&s.maps_refused));
-	/* The shared context's maps did use one import together. */
+	/*
+	 * The shared context's maps overlapped: each such map joined the
+	 * other's import, unless a revoke came between them.
+	 */
 	TH_LOG("shared context: %u maps made while the other thread held one",
 	       atomic_load(&c.overlaps));
 	ASSERT_LT(0, atomic_load(&c.overlaps));
