@@ -332,7 +332,7 @@ static const struct dma_buf_ic_type unoffered[DMA_BUF_IC_MAX_ENTRIES] = {
 };
 
 /*
- * Lists of up to DMA_BUF_IC_MAX_ENTRIES entries work, with the match last;
+ * Lists of up to DMA_BUF_IC_MAX_ENTRIES entries work, the match in any slot;
  * longer ones are refused with EINVAL and leave nothing attached.
  */
 static void ic_kunit_list_limit(struct kunit *test)
@@ -350,18 +350,27 @@ static void ic_kunit_list_limit(struct kunit *test)
 	export = dma_buf_ic_export(&t->info, &buf);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(export));
 
-	/* The link on id 5 in the last slot of a full list. */
-	list[DMA_BUF_IC_MAX_ENTRIES - 1] = (struct dma_buf_ic_entry){ &test_link, 5 };
-	KUNIT_EXPECT_PTR_EQ(test, &test_link,
-			    dma_buf_ic_negotiate(buf, t->dev, list,
-						 DMA_BUF_IC_MAX_ENTRIES, true));
-	KUNIT_ASSERT_EQ(test, 0,
-			dma_buf_ic_attach(&attach, buf, t->dev, list,
-					  DMA_BUF_IC_MAX_ENTRIES, true,
-					  &test_importer_ops,
-					  &t->invalidations));
-	KUNIT_EXPECT_PTR_EQ(test, &test_link, dma_buf_ic_negotiated(&attach));
-	dma_buf_ic_detach(&attach);
+	/*
+	 * The link on id 5 in each slot of a full list: the attachment keeps
+	 * the winner's information and frees the others' on both sides of it
+	 * (KASAN and kmemleak check that each is freed once).
+	 */
+	for (i = 0; i < DMA_BUF_IC_MAX_ENTRIES; i++) {
+		list[i] = (struct dma_buf_ic_entry){ &test_link, 5 };
+		KUNIT_EXPECT_PTR_EQ(test, &test_link,
+				    dma_buf_ic_negotiate(buf, t->dev, list,
+							 DMA_BUF_IC_MAX_ENTRIES,
+							 true));
+		KUNIT_ASSERT_EQ(test, 0,
+				dma_buf_ic_attach(&attach, buf, t->dev, list,
+						  DMA_BUF_IC_MAX_ENTRIES, true,
+						  &test_importer_ops,
+						  &t->invalidations));
+		KUNIT_EXPECT_PTR_EQ(test, &test_link,
+				    dma_buf_ic_negotiated(&attach));
+		dma_buf_ic_detach(&attach);
+		list[i] = (struct dma_buf_ic_entry){ &unoffered[i], 0 };
+	}
 
 	/* One more entry, even one that would match, is one too many. */
 	list[DMA_BUF_IC_MAX_ENTRIES - 1] = (struct dma_buf_ic_entry){

@@ -155,6 +155,7 @@ impl Mapped {
     ///
     /// Fails with `EINVAL` if `ty` is not the interconnect that `req` asks
     /// for, so an exporter cannot hand an importer a mapping of another kind.
+    #[inline]
     pub fn new<I: Interconnect>(
         req: &MapRequest<'_>,
         ty: &'static InterconnectType<I>,
@@ -428,6 +429,7 @@ impl ExportCore {
     /// Fails with `ENODEV` while access is revoked, and with `EINVAL` if the
     /// exporter returns a mapping of another interconnect, or physical
     /// ranges that do not cover the buffer exactly.
+    #[inline]
     pub(crate) fn map_locked(&self, req: &MapRequest<'_>) -> Result<Mapped> {
         // Read under the reservation lock, which `set_revoked` holds while
         // it changes the state: no map can slip past a revoke.

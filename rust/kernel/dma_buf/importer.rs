@@ -131,6 +131,7 @@ impl AttachCore {
     ///
     /// `resv` holds the lock of the attached buffer, and no reference into
     /// the mapping is alive.
+    #[inline]
     unsafe fn unmap_locked(&self, resv: &ResvLocked<'_>) -> bool {
         // SAFETY: The lock is held and, as the caller guarantees, nothing
         // borrows the mapping; the mutable borrow ends with the statement,
@@ -293,6 +294,7 @@ impl InnerHome {
     /// `inner` is initialised and lives in `self`: a box made by
     /// `KBox::into_raw` for [`InnerHome::Boxed`]. Nothing uses it after
     /// this call.
+    #[inline]
     unsafe fn drop_inner<T: Importer>(self, inner: NonNull<AttachInner<T>>) {
         match self {
             // SAFETY: A box of its own, as the caller guarantees.
@@ -450,6 +452,7 @@ impl<T: Importer> Attachment<T> {
     /// *me.lock() = None;
     /// # Ok::<(), Error>(())
     /// ```
+    #[inline]
     pub fn map<'r, I: Interconnect>(
         &'r self,
         resv: &'r mut ResvLocked<'_>,
@@ -470,6 +473,7 @@ impl<T: Importer> Attachment<T> {
     /// reach this very attachment (an exporter that imports its own buffer)
     /// and read the cell through [`Attachment::mapping`]. The cell is
     /// checked again once the exporter returns.
+    #[inline]
     pub(crate) fn map_any<'r>(&'r self, resv: &'r mut ResvLocked<'_>) -> Result<&'r Mapped> {
         self.check_lock(resv)?;
         // SAFETY: The lock is held (checked above); `is_mapped_locked` only
@@ -506,6 +510,7 @@ impl<T: Importer> Attachment<T> {
     ///
     /// Touches nothing of the attachment but its immutable fields, so that
     /// the exporter may reach the attachment while it runs.
+    #[inline]
     fn map_exporter(&self, resv: &ResvLocked<'_>) -> Result<Mapped> {
         let core = &self.inner().core;
         Ok(match ExportCore::of(&self.buf) {
@@ -622,6 +627,7 @@ pub fn negotiate_for(buf: &DmaBuf, accepts: &AcceptList, dev: &Device) -> Result
 }
 
 /// [`negotiate_for`], with the index of the winning entry in `accepts`.
+#[inline]
 fn negotiate_index(buf: &DmaBuf, accepts: &AcceptList, dev: &Device) -> Result<(TypeRef, usize)> {
     if ExportCore::of(buf).is_some_and(ExportCore::is_revoked_permanently) {
         return Err(ENODEV);
@@ -838,6 +844,7 @@ pub(crate) fn attach_with<T: Importer>(
 ///
 /// `slot` is valid for writes, holds no attachment, and stays where it is
 /// until the attachment is taken back and dropped, if this succeeds.
+#[inline]
 pub(crate) unsafe fn attach_in<T: Importer>(
     slot: NonNull<Slot<T>>,
     buf: &DmaBuf,
@@ -865,6 +872,7 @@ pub(crate) unsafe fn attach_in<T: Importer>(
 
 /// Negotiates, and makes the state of an attachment of `importer`, with the
 /// ops to attach it with.
+#[inline]
 fn negotiate_inner<T: Importer>(
     buf: &DmaBuf,
     dev: &Device,
@@ -906,6 +914,7 @@ fn negotiate_inner<T: Importer>(
 /// is dropped: a box made by `KBox::into_raw` if `home` is
 /// [`InnerHome::Boxed`], a [`Slot`]'s inner otherwise. It is given up: the
 /// attachment drops it, or this function if the attach fails.
+#[inline]
 unsafe fn attach_at<T: Importer>(
     buf: &DmaBuf,
     dev: &Device,

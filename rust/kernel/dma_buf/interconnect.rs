@@ -23,7 +23,7 @@ use crate::{
     str::{CStr, CStrExt},
     sync::aref::ARef,
 };
-use core::{any::Any, marker::PhantomData};
+use core::{any::Any, marker::PhantomData, mem::MaybeUninit};
 
 /// Type-erased information of one side about an interconnect.
 pub(crate) type AnyInfo = KBox<dyn Any + Send + Sync>;
@@ -362,31 +362,37 @@ pub const MAX_ENTRIES: usize = bindings::DMA_BUF_IC_MAX_ENTRIES as usize;
 
 /// A list of interconnect entries without duplicates.
 ///
+/// The slots past the last entry are left uninitialised: a list costs
+/// nothing to make, and dropping it drops only the entries it has.
+///
 /// # Invariants
 ///
-/// The first `len` slots of `entries` hold entries, the others none, and no
-/// two entries have the same type.
+/// `len <= MAX_ENTRIES`, the first `len` slots of `entries` are initialised,
+/// and no two of them have the same type.
 struct List {
-    entries: [Option<Entry>; MAX_ENTRIES],
+    entries: [MaybeUninit<Entry>; MAX_ENTRIES],
     len: usize,
 }
 
 impl List {
+    #[inline]
     fn new() -> Self {
         // INVARIANT: No entries.
         Self {
-            entries: [const { None }; MAX_ENTRIES],
+            entries: [const { MaybeUninit::uninit() }; MAX_ENTRIES],
             len: 0,
         }
     }
 
+    #[inline]
     fn push(&mut self, entry: Entry) -> Result {
         if self.len == MAX_ENTRIES || self.iter().any(|e| e.ty == entry.ty) {
             return Err(EINVAL);
         }
         // INVARIANT: The slot after the last entry, within bounds (checked
-        // above), gets the new, distinct entry.
-        self.entries[self.len] = Some(entry);
+        // above), gets the new, distinct entry, and then counts. Nothing was
+        // in it: it was past the last entry.
+        self.entries[self.len].write(entry);
         self.len += 1;
         Ok(())
     }
@@ -399,8 +405,18 @@ impl List {
         Ok(())
     }
 
+    /// Returns the entries.
+    #[inline]
+    fn as_slice(&self) -> &[Entry] {
+        let init = &self.entries[..self.len];
+        // SAFETY: By the type invariant the first `len` slots are
+        // initialised, and `MaybeUninit<Entry>` has the layout of `Entry`;
+        // the shared borrow of `self` keeps them so while the slice lives.
+        unsafe { &*(core::ptr::from_ref(init) as *const [Entry]) }
+    }
+
     fn iter(&self) -> impl Iterator<Item = &Entry> + '_ {
-        self.entries.iter().map_while(Option::as_ref)
+        self.as_slice().iter()
     }
 
     fn types(&self) -> impl Iterator<Item = TypeRef> + '_ {
@@ -420,10 +436,11 @@ impl List {
     /// # Panics
     ///
     /// Panics if `index` is out of bounds; indices come from [`negotiate`].
+    #[inline]
     fn at(&self, index: usize) -> &Entry {
-        match self.entries.get(index) {
-            Some(Some(entry)) => entry,
-            _ => panic!("no interconnect entry {index}"),
+        match self.as_slice().get(index) {
+            Some(entry) => entry,
+            None => panic!("no interconnect entry {index}"),
         }
     }
 
@@ -431,18 +448,39 @@ impl List {
     ///
     /// # Panics
     ///
-    /// As for [`List::at`].
+    /// As for [`List::at`]; the list is left as it was then.
+    #[inline]
     fn take_info(&mut self, index: usize) -> AnyInfo {
-        let entry = self.entries.get_mut(index).and_then(Option::take);
-        for slot in &mut self.entries[..self.len] {
-            *slot = None;
+        let len = self.len;
+        if index >= len {
+            panic!("no interconnect entry {index}");
         }
-        // INVARIANT: No entries are left.
+        // INVARIANT: No entries are left: from here on the slots are only
+        // read out or dropped, each once.
         self.len = 0;
-        match entry {
-            Some(entry) => entry.info,
-            None => panic!("no interconnect entry {index}"),
+        let slots = self.entries.as_mut_ptr().cast::<Entry>();
+        // SAFETY: `index < len`, so the slot is initialised (type invariant);
+        // with `len` now 0 nothing else reads or drops it.
+        let taken = unsafe { slots.add(index).read() };
+        // SAFETY: The other initialised slots, before and after `index`,
+        // each dropped once; nothing reads them again (`len` is 0).
+        unsafe {
+            core::ptr::slice_from_raw_parts_mut(slots, index).drop_in_place();
+            core::ptr::slice_from_raw_parts_mut(slots.add(index + 1), len - index - 1)
+                .drop_in_place();
         }
+        taken.info
+    }
+}
+
+impl Drop for List {
+    fn drop(&mut self) {
+        let len = self.len;
+        let slots = self.entries.as_mut_ptr().cast::<Entry>();
+        // SAFETY: By the type invariant the first `len` slots are
+        // initialised; they are dropped once, here, and the list is gone
+        // after.
+        unsafe { core::ptr::slice_from_raw_parts_mut(slots, len).drop_in_place() };
     }
 }
 
@@ -641,6 +679,7 @@ impl AcceptList {
     /// # Panics
     ///
     /// Panics if `index` is out of bounds; indices come from [`negotiate`].
+    #[inline]
     pub(crate) fn take_info(&mut self, index: usize) -> AnyInfo {
         self.list.take_info(index)
     }
@@ -707,6 +746,7 @@ pub struct Negotiated {
 /// assert_eq!(negotiate(&revocable, &AcceptList::new(), importer).err(), Some(EINVAL));
 /// # Ok::<(), Error>(())
 /// ```
+#[inline]
 pub fn negotiate(
     offers: &OfferList,
     accepts: &AcceptList,
