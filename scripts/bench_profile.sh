@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # An exact profile, in guest instructions per kernel function, of revoking
-# 1024 imports (revoke) or of mapping and unmapping 2 MiB with
-# IOMMU_IOAS_MAP_FILE (map), for the kernels that scripts/bench.sh built:
-#   bench_profile.sh [revoke|map] [debug|production] [project|pristine]
+# 1024 imports (revoke), of mapping and unmapping 2 MiB with
+# IOMMU_IOAS_MAP_FILE (map), or of the unmap alone (unmap), for the kernels
+# that scripts/bench.sh built:
+#   bench_profile.sh [revoke|map|unmap] [debug|production] [project|pristine]
 # The bench guest runs with the QEMU plugin scripts/profile/insn_count.c,
 # which counts every instruction the guest executes between the gates that
 # bench.c's profile modes set around each measured part;
@@ -15,13 +16,13 @@
 what=${1:-revoke}
 config=${2:-debug}
 kernel=${3:-project}
-case "$what" in revoke | map) ;; *) die "unknown profile $what (revoke, map)" ;; esac
+case "$what" in revoke | map | unmap) ;; *) die "unknown profile $what (revoke, map, unmap)" ;; esac
 case "$config-$kernel" in
 debug-project) obj=$OBJ ;;
 debug-pristine) obj=$CACHE/build-pristine-debug ;;
 production-project) obj=$CACHE/build-production ;;
 production-pristine) obj=$CACHE/build-pristine-production ;;
-*) die "usage: bench_profile.sh [revoke|map] [debug|production] [project|pristine]" ;;
+*) die "usage: bench_profile.sh [revoke|map|unmap] [debug|production] [project|pristine]" ;;
 esac
 [ -f "$obj/System.map" ] || die "no $obj/System.map: run scripts/bench.sh first"
 # The bench program of the current tree.

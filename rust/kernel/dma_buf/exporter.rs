@@ -458,6 +458,7 @@ impl ExportCore {
     /// A mapping that ends while the buffer is revoked has its device's
     /// lazy IOTLB flushed first: a revoke returns only when no device can
     /// reach the memory any more, and waits for this count to drop to zero.
+    #[inline]
     pub(crate) fn unmapped_locked(&self, dev: &Device) {
         // Exact: `revoked` only changes under the reservation lock.
         let revoked = self.is_revoked();

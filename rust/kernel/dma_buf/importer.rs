@@ -580,6 +580,7 @@ impl<T: Importer> Attachment<T> {
 }
 
 impl<T: Importer> Drop for Attachment<T> {
+    #[inline]
     fn drop(&mut self) {
         let resv = self.buf.lock_resv();
         // SAFETY: The lock is held, and `&mut self` rules out references

@@ -410,8 +410,9 @@ impl List {
     fn as_slice(&self) -> &[Entry] {
         let init = &self.entries[..self.len];
         // SAFETY: By the type invariant the first `len` slots are
-        // initialised, and `MaybeUninit<Entry>` has the layout of `Entry`;
-        // the shared borrow of `self` keeps them so while the slice lives.
+        // initialised, and `MaybeUninit<Entry>` has the size and alignment of
+        // `Entry`, so `init` is a valid slice of `len` entries; the shared
+        // borrow of `self` keeps them initialised while the slice lives.
         unsafe { &*(core::ptr::from_ref(init) as *const [Entry]) }
     }
 
@@ -458,12 +459,17 @@ impl List {
         // INVARIANT: No entries are left: from here on the slots are only
         // read out or dropped, each once.
         self.len = 0;
+        // `MaybeUninit<Entry>` has the size and alignment of `Entry`, so the
+        // array is one of `MAX_ENTRIES` slots of `Entry` each.
         let slots = self.entries.as_mut_ptr().cast::<Entry>();
-        // SAFETY: `index < len`, so the slot is initialised (type invariant);
-        // with `len` now 0 nothing else reads or drops it.
+        // SAFETY: `index < len <= MAX_ENTRIES` (checked above, type
+        // invariant), so the slot is within the array and initialised; it is
+        // read out once, and with `len` now 0 nothing reads or drops it again.
         let taken = unsafe { slots.add(index).read() };
-        // SAFETY: The other initialised slots, before and after `index`,
-        // each dropped once; nothing reads them again (`len` is 0).
+        // SAFETY: `[0, index)` and `(index, len)` are the other slots of the
+        // first `len`, within the array and initialised (type invariant),
+        // and disjoint from the slot read above; each is dropped once, here,
+        // and with `len` now 0 nothing reads or drops it again.
         unsafe {
             core::ptr::slice_from_raw_parts_mut(slots, index).drop_in_place();
             core::ptr::slice_from_raw_parts_mut(slots.add(index + 1), len - index - 1)
@@ -477,9 +483,10 @@ impl Drop for List {
     fn drop(&mut self) {
         let len = self.len;
         let slots = self.entries.as_mut_ptr().cast::<Entry>();
-        // SAFETY: By the type invariant the first `len` slots are
-        // initialised; they are dropped once, here, and the list is gone
-        // after.
+        // SAFETY: As in `take_info`, `slots` addresses the array as slots of
+        // `Entry`; by the type invariant the first `len` of them, within the
+        // array, are initialised. They are dropped once, here, and the list
+        // is gone after.
         unsafe { core::ptr::slice_from_raw_parts_mut(slots, len).drop_in_place() };
     }
 }
@@ -639,6 +646,7 @@ impl AcceptList {
 
     /// Appends an entry built by the C interface; fails as
     /// [`AcceptList::accept`] does.
+    #[inline]
     pub(crate) fn accept_raw(&mut self, entry: Entry) -> Result {
         self.list.push(entry)
     }

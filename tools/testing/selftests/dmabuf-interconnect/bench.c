@@ -546,13 +546,20 @@ static void profile_gate(bool begin)
 }
 
 /*
- * For a profile taken from the host (scripts/bench_profile.sh; the bench
- * itself does not run this): with @revoke, revokes 1024 maps again and
- * again, otherwise maps and unmaps 2 MiB with IOMMU_IOAS_MAP_FILE, each
- * measured part between two gates.
+ * What a profile measures: the revoke of 1024 maps, the map and unmap of
+ * 2 MiB, or the unmap alone.
  */
-static void run_profile(bool revoke)
+enum profile { PROFILE_REVOKE, PROFILE_MAP, PROFILE_UNMAP };
+
+/*
+ * For a profile taken from the host (scripts/bench_profile.sh; the bench
+ * itself does not run this): revokes 1024 maps again and again, or maps
+ * and unmaps 2 MiB with IOMMU_IOAS_MAP_FILE, each measured part between
+ * two gates (for PROFILE_UNMAP only the unmap is).
+ */
+static void run_profile(enum profile what)
 {
+	bool revoke = what == PROFILE_REVOKE;
 	struct vfio_region_dma_range r = { 0, 2 * MIB };
 	int edu, ivshmem, iommufd, fd;
 	__u32 ioas = iommufd_pair(&edu, &ivshmem, &iommufd);
@@ -563,13 +570,18 @@ static void run_profile(bool revoke)
 		if (revoke) {
 			map_areas(iommufd, ioas, fd, 1024, false);
 			settle();
+		} else if (what == PROFILE_UNMAP) {
+			CHECK("IOMMU_IOAS_MAP_FILE",
+			      map_file(iommufd, ioas, fd, 2 * MIB, IOVA_BASE));
 		}
 		profile_gate(true);
 		if (revoke) {
 			set_command(ivshmem, 0, PCI_COMMAND_MEMORY);
 		} else {
-			CHECK("IOMMU_IOAS_MAP_FILE",
-			      map_file(iommufd, ioas, fd, 2 * MIB, IOVA_BASE));
+			if (what == PROFILE_MAP)
+				CHECK("IOMMU_IOAS_MAP_FILE",
+				      map_file(iommufd, ioas, fd, 2 * MIB,
+					       IOVA_BASE));
 			CHECK("IOMMU_IOAS_UNMAP",
 			      ioas_unmap(iommufd, ioas, IOVA_BASE, 2 * MIB));
 		}
@@ -634,9 +646,16 @@ int main(void)
 	char bdf[256];
 	__u64 bar;
 
-	if (cmdline_has("dmabuf_ic.bench=profile-revoke") ||
-	    cmdline_has("dmabuf_ic.bench=profile-map")) {
-		run_profile(cmdline_has("dmabuf_ic.bench=profile-revoke"));
+	if (cmdline_has("dmabuf_ic.bench=profile-revoke")) {
+		run_profile(PROFILE_REVOKE);
+		return 0;
+	}
+	if (cmdline_has("dmabuf_ic.bench=profile-map")) {
+		run_profile(PROFILE_MAP);
+		return 0;
+	}
+	if (cmdline_has("dmabuf_ic.bench=profile-unmap")) {
+		run_profile(PROFILE_UNMAP);
 		return 0;
 	}
 	printf("csv,info,uapi,%s\n", mainline ? "mainline" : "project");
