@@ -452,42 +452,38 @@ impl List {
     /// As for [`List::at`]; the list is left as it was then.
     #[inline]
     fn take_info(&mut self, index: usize) -> AnyInfo {
-        let len = self.len;
-        if index >= len {
-            panic!("no interconnect entry {index}");
-        }
-        // INVARIANT: No entries are left: from here on the slots are only
-        // read out or dropped, each once.
-        self.len = 0;
-        // `MaybeUninit<Entry>` has the size and alignment of `Entry`, so the
-        // array is one of `MAX_ENTRIES` slots of `Entry` each.
-        let slots = self.entries.as_mut_ptr().cast::<Entry>();
-        // SAFETY: `index < len <= MAX_ENTRIES` (checked above, type
-        // invariant), so the slot is within the array and initialised; it is
-        // read out once, and with `len` now 0 nothing reads or drops it again.
-        let taken = unsafe { slots.add(index).read() };
-        // SAFETY: `[0, index)` and `(index, len)` are the other slots of the
-        // first `len`, within the array and initialised (type invariant),
-        // and disjoint from the slot read above; each is dropped once, here,
-        // and with `len` now 0 nothing reads or drops it again.
-        unsafe {
-            core::ptr::slice_from_raw_parts_mut(slots, index).drop_in_place();
-            core::ptr::slice_from_raw_parts_mut(slots.add(index + 1), len - index - 1)
-                .drop_in_place();
-        }
+        let last = match self.len.checked_sub(1) {
+            Some(last) if index <= last => last,
+            _ => panic!("no interconnect entry {index}"),
+        };
+        // The winner moves to the last slot, which then stops counting.
+        self.entries.swap(index, last);
+        // INVARIANT: Slots `[0, last)` are still initialised.
+        self.len = last;
+        // SAFETY: Slot `last` was initialised (it was below the old `len`)
+        // and no longer counts, so nothing reads or drops it again.
+        let taken = unsafe { self.entries[last].assume_init_read() };
+        self.clear();
         taken.info
+    }
+
+    /// Drops every entry.
+    fn clear(&mut self) {
+        let len = self.len;
+        // INVARIANT: No entries; the slots are dropped below, each once.
+        self.len = 0;
+        // `MaybeUninit<Entry>` has the size and alignment of `Entry`.
+        let slots = self.entries.as_mut_ptr().cast::<Entry>();
+        // SAFETY: By the type invariant the first `len` slots, within the
+        // array, were initialised; with `len` now 0 nothing reads or drops
+        // them again.
+        unsafe { core::ptr::slice_from_raw_parts_mut(slots, len).drop_in_place() };
     }
 }
 
 impl Drop for List {
     fn drop(&mut self) {
-        let len = self.len;
-        let slots = self.entries.as_mut_ptr().cast::<Entry>();
-        // SAFETY: As in `take_info`, `slots` addresses the array as slots of
-        // `Entry`; by the type invariant the first `len` of them, within the
-        // array, are initialised. They are dropped once, here, and the list
-        // is gone after.
-        unsafe { core::ptr::slice_from_raw_parts_mut(slots, len).drop_in_place() };
+        self.clear();
     }
 }
 
