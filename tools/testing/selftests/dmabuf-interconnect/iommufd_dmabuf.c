@@ -295,9 +295,9 @@ TEST_F(dmabuf, shared_import)
 }
 
 /*
- * The import is allocated with the pages of the map that made it. Unmapping
- * that map first leaves the import to the others: a revoke still reaches
- * them, and the last unmap frees it.
+ * The maps of a buffer share the import and its pages, whichever map made
+ * them. Unmapping that map first leaves the import to the others: a revoke
+ * still reaches them, and the last unmap frees it.
  */
 TEST_F(dmabuf, first_map_unmapped_first)
 {
@@ -760,6 +760,7 @@ TEST_F(dmabuf, phys_per_page)
 		{ 1, 7 },	/* from the second range on */
 	};
 	static const __u64 range_pages[] = { 1, 2, 3, 1, 1 };
+	__u64 iovas[ARRAY_SIZE(slices)];
 	struct mock_buf buf;
 	unsigned int i;
 
@@ -783,6 +784,45 @@ TEST_F(dmabuf, phys_per_page)
 		ASSERT_EQ(0, unmap(self->iommufd, self->ioas_id, iova,
 				   slices[i].pages * PAGE));
 	}
+	/* All at once: every map after the first is an area of its pages. */
+	for (i = 0; i != ARRAY_SIZE(slices); i++) {
+		iovas[i] = 0;
+		ASSERT_EQ(0, map_file(self->iommufd, self->ioas_id, MAP_RW,
+				      buf.fd, slices[i].start * PAGE,
+				      slices[i].pages * PAGE, &iovas[i]));
+	}
+	for (i = 0; i != ARRAY_SIZE(slices); i++) {
+		check_slice(_metadata, self->iommufd, self->hwpt_id, iovas[i],
+			    &buf, slices[i].start * PAGE,
+			    slices[i].pages * PAGE, MOCK_PAGE_SIZE, MMIO_RW);
+		ASSERT_EQ(0, unmap(self->iommufd, self->ioas_id, iovas[i],
+				   slices[i].pages * PAGE));
+	}
+	close(buf.fd);
+}
+
+/*
+ * The maps of a buffer in one context share pages, but each keeps the access
+ * it asked for: a read-only map first does not make a later read-write one
+ * fail, and the read-only one stays without IOMMU_WRITE beside it.
+ */
+TEST_F(dmabuf, shared_import_prot)
+{
+	struct mock_buf buf;
+	__u64 ro = 0, rw = 0;
+
+	mock_buf_get(_metadata, self->iommufd, 8, &buf);
+	ASSERT_EQ(0, map_file(self->iommufd, self->ioas_id,
+			      IOMMU_IOAS_MAP_READABLE, buf.fd, 0, 4 * PAGE,
+			      &ro));
+	ASSERT_EQ(0, map_file(self->iommufd, self->ioas_id, MAP_RW, buf.fd,
+			      2 * PAGE, 6 * PAGE, &rw));
+	check_slice(_metadata, self->iommufd, self->hwpt_id, ro, &buf, 0,
+		    4 * PAGE, MOCK_PAGE_SIZE, MOCK_PROT_READ | MOCK_PROT_MMIO);
+	check_slice(_metadata, self->iommufd, self->hwpt_id, rw, &buf,
+		    2 * PAGE, 6 * PAGE, MOCK_PAGE_SIZE, MMIO_RW);
+	ASSERT_EQ(0, unmap(self->iommufd, self->ioas_id, ro, 4 * PAGE));
+	ASSERT_EQ(0, unmap(self->iommufd, self->ioas_id, rw, 6 * PAGE));
 	close(buf.fd);
 }
 
