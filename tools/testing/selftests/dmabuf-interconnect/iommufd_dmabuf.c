@@ -746,7 +746,8 @@ static void check_slice(struct __test_metadata *_metadata, int iommufd,
  * slices that start inside a range, that span two ranges or more, and the
  * whole buffer. The mock buffer of 8 pages is made of ranges of 1, 2, 3, 1
  * and 1 pages, none continuing the one before it, so a pfn reader that
- * mistakes an offset maps another page.
+ * mistakes an offset maps another page. Each slice is mapped alone, then all
+ * of them at once, as areas of the one iopt_pages of the buffer.
  */
 TEST_F(dmabuf, phys_per_page)
 {
