@@ -16,9 +16,11 @@
 #include <linux/dma-resv.h>
 #include <linux/err.h>
 #include <linux/fcntl.h>
+#include <linux/fs.h>
 #include <linux/file.h>
 #include <linux/gfp.h>
 #include <linux/io.h>
+#include <linux/kref.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
@@ -211,12 +213,15 @@ static void ic_kunit_negotiation(struct kunit *test)
 	const struct phys_vec *ranges;
 	struct dma_buf_ic_attachment link, phys, sgt, none;
 	struct dma_buf_ic_export *export;
+	unsigned int nr, dev_refs;
 	struct dma_buf *buf;
-	unsigned int nr;
 	u64 cookie = 0;
+	long buf_refs;
 
 	export = dma_buf_ic_export(&t->info, &buf);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(export));
+	buf_refs = file_count(buf->file);
+	dev_refs = kref_read(&t->dev->kobj.kref);
 
 	/* Same link: the exporter's first choice. */
 	KUNIT_ASSERT_EQ(test, 0, attach_one(t, &link, buf, &test_link, 5, true));
@@ -240,6 +245,9 @@ static void ic_kunit_negotiation(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, dma_buf_ic_phys_list, dma_buf_ic_negotiated(&phys));
 	KUNIT_ASSERT_EQ(test, 0, attach_one(t, &sgt, buf, dma_buf_ic_sgt, 0, true));
 	KUNIT_EXPECT_PTR_EQ(test, dma_buf_ic_sgt, dma_buf_ic_negotiated(&sgt));
+	/* As with dma_buf_attach(), the importer holds the references. */
+	KUNIT_EXPECT_EQ(test, buf_refs, file_count(buf->file));
+	KUNIT_EXPECT_EQ(test, dev_refs, kref_read(&t->dev->kobj.kref));
 
 	dma_resv_lock(buf->resv, NULL);
 	KUNIT_EXPECT_EQ(test, 0, dma_buf_ic_map_private(&link, &cookie));

@@ -221,8 +221,10 @@ struct dma_buf_ic_attachment {
  * does not honour invalidation), -ENODEV (revoked for good), -EPERM
  * (@accepts names dma_buf_ic_phys_list), -EINVAL (among others for an empty
  * list, one with duplicates or with more than %DMA_BUF_IC_MAX_ENTRIES
- * entries). @ops and @priv must stay valid until dma_buf_ic_detach(), which
- * takes the reservation lock and ends the mapping, if any.
+ * entries). Until dma_buf_ic_detach(), which takes the reservation lock and
+ * ends the mapping, if any, the importer holds a reference to @dmabuf and
+ * keeps @dev alive (the attachment takes no reference of its own, as with
+ * dma_buf_attach()), and @ops and @priv stay valid.
  *
  * dma_buf_ic_attach_iommu() is the same for an importer that programs IOMMU
  * page tables itself and may accept dma_buf_ic_phys_list. Calling it is a

@@ -451,6 +451,7 @@ unsafe fn slot(attach: *const bindings::dma_buf_ic_attachment) -> NonNull<Slot<C
 /// [`dma_buf_ic_attach_iommu`].
 // The arguments of the C entry points, and which side decodes the list.
 #[expect(clippy::too_many_arguments)]
+#[inline(always)]
 unsafe fn attach_c(
     attach: *mut bindings::dma_buf_ic_attachment,
     dmabuf: *mut bindings::dma_buf,
@@ -460,28 +461,36 @@ unsafe fn attach_c(
     side: Side<'_>,
     ops: *const bindings::dma_buf_ic_importer_ops,
     priv_: *mut c_void,
-) -> c_int {
-    from_result(|| {
-        // SAFETY: Guaranteed by the caller.
-        let ops = unsafe { ops.as_ref() }.ok_or(EINVAL)?;
-        if attach.is_null() || dmabuf.is_null() || dev.is_null() {
-            return Err(EINVAL);
-        }
-        // SAFETY: Both are live, and the caller's reference keeps the
-        // buffer alive during this call.
-        let (buf, dev) = unsafe { (DmaBuf::from_raw(dmabuf), Device::from_raw(dev)) };
-        // SAFETY: Guaranteed by the caller, including that `attach`, checked
-        // not to be NULL above, is writable, attached to nothing, and stays
-        // in place while attached.
-        unsafe {
-            with_accept_list(accepts, nr_accepts, side, |list| {
-                // INVARIANT: The caller keeps `ops` and `priv_` valid while
-                // attached.
-                attach_in(slot(attach), buf, dev, list, CImporter { ops, priv_ })
-            })
-        }?;
-        Ok(0)
-    })
+) -> Result {
+    // SAFETY: Guaranteed by the caller.
+    let ops = unsafe { ops.as_ref() }.ok_or(EINVAL)?;
+    if attach.is_null() || dmabuf.is_null() || dev.is_null() {
+        return Err(EINVAL);
+    }
+    // SAFETY: Both are live, and the caller's reference keeps the buffer
+    // alive during this call.
+    let (buf, dev) = unsafe { (DmaBuf::from_raw(dmabuf), Device::from_raw(dev)) };
+    // SAFETY: Guaranteed by the caller, including that `attach`, checked not
+    // to be NULL above, is writable, attached to nothing, and stays in place
+    // while attached, and that the buffer and the device stay alive
+    // meanwhile.
+    unsafe {
+        with_accept_list(accepts, nr_accepts, side, |list| {
+            // INVARIANT: The caller keeps `ops` and `priv_` valid while
+            // attached.
+            attach_in(slot(attach), buf, dev, list, CImporter { ops, priv_ })
+        })
+    }
+}
+
+/// Returns 0 for `Ok`, the negative errno for `Err`: what the C entry
+/// points that return nothing else return.
+#[inline(always)]
+fn errno(result: Result) -> c_int {
+    match result {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
 }
 
 /// Attaches a C importer; see `dma_buf_ic_attach()`.
@@ -489,10 +498,11 @@ unsafe fn attach_c(
 /// # Safety
 ///
 /// `attach` is valid for writes, attached to nothing, and neither moves nor
-/// goes away until [`dma_buf_ic_detach`]; `dmabuf` and `dev` are live, the
-/// caller holds a reference to `dmabuf`, `accepts` points to `nr_accepts`
-/// entries naming static interconnects, and `ops` and `priv_` stay valid
-/// until the attachment is detached.
+/// goes away until [`dma_buf_ic_detach`]; `dmabuf` and `dev` are live, and
+/// until the attachment is detached (if this succeeds) the caller holds a
+/// reference to `dmabuf` and keeps `dev` alive; `accepts` points to
+/// `nr_accepts` entries naming static interconnects, and `ops` and `priv_`
+/// stay valid until the attachment is detached.
 #[export]
 unsafe extern "C" fn dma_buf_ic_attach(
     attach: *mut bindings::dma_buf_ic_attachment,
@@ -505,7 +515,7 @@ unsafe extern "C" fn dma_buf_ic_attach(
     priv_: *mut c_void,
 ) -> c_int {
     // SAFETY: Guaranteed by the caller.
-    unsafe {
+    errno(unsafe {
         attach_c(
             attach,
             dmabuf,
@@ -516,7 +526,7 @@ unsafe extern "C" fn dma_buf_ic_attach(
             ops,
             priv_,
         )
-    }
+    })
 }
 
 /// Attaches a C importer that programs IOMMU page tables itself; see
@@ -542,7 +552,7 @@ unsafe extern "C" fn dma_buf_ic_attach_iommu(
 ) -> c_int {
     // SAFETY: Guaranteed by the caller, including the promise that
     // `Side::IommuAccept` asks for.
-    unsafe {
+    errno(unsafe {
         attach_c(
             attach,
             dmabuf,
@@ -553,7 +563,7 @@ unsafe extern "C" fn dma_buf_ic_attach_iommu(
             ops,
             priv_,
         )
-    }
+    })
 }
 
 /// Borrows the attachment in a C importer's `attach`: the returned value is
@@ -749,8 +759,7 @@ unsafe extern "C" fn dma_buf_ic_map_phys(
     let a = unsafe { attachment(attach) };
     // SAFETY: Guaranteed by the caller.
     let mut resv = unsafe { assume_locked(&a) };
-    from_result(|| {
-        let mapped = a.map(&mut resv, &PHYS_LIST)?;
+    errno(a.map(&mut resv, &PHYS_LIST).map(|mapped| {
         let list = mapped.ranges();
         // The ranges stay in the attachment until the mapping ends, which
         // only happens under the lock the caller holds, or later.
@@ -759,8 +768,7 @@ unsafe extern "C" fn dma_buf_ic_map_phys(
             *ranges = list.as_ptr().cast();
             *nr_ranges = list.len() as c_uint;
         }
-        Ok(0)
-    })
+    }))
 }
 
 /// Maps through the scatter-gather table; see the C header.

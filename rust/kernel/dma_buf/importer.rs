@@ -98,13 +98,14 @@ pub(crate) fn is_framework_importer(ops: *const bindings::dma_buf_attach_ops) ->
 /// to it lives across a call into the exporter or the importer (which may
 /// reach the same attachment again); when it holds a mapping of a buffer
 /// made by [`super::exporter::export`], that mapping is counted in the
-/// buffer's [`ExportCore::mapping_count`].
+/// buffer's [`ExportCore::mapping_count`]. `dev` is the importer's device,
+/// alive as long as the core: the [`InnerHome`] of the attachment keeps it.
 struct AttachCore {
     negotiated: TypeRef,
     /// What the importer stated for the negotiated interconnect; the rest
     /// of its accept list is not kept.
     accepted: AnyInfo,
-    dev: ARef<Device>,
+    dev: NonNull<Device>,
     mapping: UnsafeCell<Option<Mapped>>,
     invalidate: unsafe fn(*const AttachCore, &ResvLocked<'_>),
     invalidate_done: unsafe fn(*const AttachCore, &ResvLocked<'_>),
@@ -112,6 +113,13 @@ struct AttachCore {
 }
 
 impl AttachCore {
+    /// Returns the importer's device.
+    #[inline]
+    fn dev(&self) -> &Device {
+        // SAFETY: By the type invariant the device lives as long as `self`.
+        unsafe { self.dev.as_ref() }
+    }
+
     /// Returns true if the attachment holds a mapping.
     ///
     /// # Safety
@@ -142,7 +150,7 @@ impl AttachCore {
         // Undoes the exporter's mapping (for example a DMA mapping).
         drop(mapped);
         if let Some(export) = ExportCore::of(resv.buf()) {
-            export.unmapped_locked(&self.dev);
+            export.unmapped_locked(self.dev());
         }
         true
     }
@@ -269,36 +277,46 @@ unsafe extern "C" fn import_invalidate(attach: *mut bindings::dma_buf_attachment
 /// `InnerHome::Slot`. `raw` is an attachment of `buf` made by
 /// `dma_buf_dynamic_attach` with `IMPORT_OPS` or `IMPORT_OPS_P2P` and
 /// `importer_priv` pointing to `inner`, whose first field is the core; it
-/// stays attached until `drop`.
+/// stays attached until `drop`. `buf`, and the device in the core, stay
+/// alive until `drop` has detached: `home` keeps them.
 pub struct Attachment<T: Importer> {
     inner: NonNull<AttachInner<T>>,
     home: InnerHome,
     raw: NonNull<bindings::dma_buf_attachment>,
-    buf: ARef<DmaBuf>,
+    buf: NonNull<DmaBuf>,
 }
 
-/// Where the inner of an [`Attachment`] lives, and so who frees it.
-#[derive(Clone, Copy)]
+/// Where the inner of an [`Attachment`] lives, and so who frees it; and
+/// what keeps the buffer and the importer's device alive while attached.
 enum InnerHome {
-    /// A box of the attachment's own, freed when it is dropped.
-    Boxed,
-    /// A [`Slot`] of the importer's: only dropped in place.
+    /// A box of the attachment's own, freed when it is dropped; the
+    /// attachment holds a reference to the buffer and one to the device.
+    Boxed {
+        _buf: ARef<DmaBuf>,
+        _dev: ARef<Device>,
+    },
+    /// A [`Slot`] of a C importer's, only dropped in place. The importer
+    /// holds a reference to the buffer and keeps its device alive until it
+    /// detaches, as `dma_buf_attach()` asks of importers too.
     Slot,
 }
 
 impl InnerHome {
-    /// Drops `inner`, and frees it if it has a box of its own.
+    /// Drops `inner`, and frees it if it has a box of its own; then drops
+    /// the references to the buffer and the device, if `self` holds them.
     ///
     /// # Safety
     ///
     /// `inner` is initialised and lives in `self`: a box made by
-    /// `KBox::into_raw` for [`InnerHome::Boxed`]. Nothing uses it after
-    /// this call.
+    /// `KBox::into_raw` for [`InnerHome::Boxed`]. Nothing uses it, the
+    /// buffer or the device after this call unless it holds a reference
+    /// of its own.
     #[inline]
     unsafe fn drop_inner<T: Importer>(self, inner: NonNull<AttachInner<T>>) {
         match self {
-            // SAFETY: A box of its own, as the caller guarantees.
-            InnerHome::Boxed => drop(unsafe { KBox::from_raw(inner.as_ptr()) }),
+            // SAFETY: A box of its own, as the caller guarantees. The
+            // references go after it, with `self`, when this returns.
+            InnerHome::Boxed { .. } => drop(unsafe { KBox::from_raw(inner.as_ptr()) }),
             // SAFETY: Initialised and no longer used, as the caller
             // guarantees; the memory is the slot owner's.
             InnerHome::Slot => unsafe { core::ptr::drop_in_place(inner.as_ptr()) },
@@ -321,7 +339,9 @@ pub(crate) struct Slot<T: Importer> {
 // SAFETY: The raw attachment is only detached in `drop`, and the inner only
 // dropped there; the inner is owned like a box (its importer is `Send` and
 // `Sync`, its mapping cell only used with the buffer's reservation lock held,
-// which serialises all threads); the other fields are `Send`.
+// which serialises all threads); the buffer and the device are reference
+// counted kernel objects that any thread may use and drop (`DmaBuf` and
+// `Device` are `Send` and `Sync`).
 unsafe impl<T: Importer> Send for Attachment<T> {}
 // SAFETY: See `Send`: shared access reads immutable fields, or the mapping
 // cell under the reservation lock.
@@ -342,14 +362,14 @@ impl<T: Importer> Attachment<T> {
         // SAFETY: By the caller's guarantee `attach_in` initialised `raw`,
         // and the slot is valid for reads while attached.
         let raw = unsafe { core::ptr::addr_of!((*slot).raw).read().assume_init() };
-        // SAFETY: `raw` is attached to the buffer whose reference `attach_in`
-        // kept from being dropped: alive, and that reference is taken back
-        // here, once, as the caller guarantees.
-        let buf =
-            unsafe { ARef::from_raw(NonNull::from(DmaBuf::from_raw((*raw.as_ptr()).dmabuf))) };
+        // SAFETY: `raw` is attached, so its buffer is alive: the C importer
+        // holds a reference to it until it detaches.
+        let buf = NonNull::from(unsafe { DmaBuf::from_raw((*raw.as_ptr()).dmabuf) });
         // INVARIANT: `attach_in` initialised the inner in the slot, which
         // the C importer does not move while attached, and attached `raw` as
-        // described, with `importer_priv` pointing to that inner.
+        // described, with `importer_priv` pointing to that inner; the C
+        // importer keeps the buffer and the device alive until it detaches,
+        // which drops the attachment.
         Self {
             // SAFETY: A field of the non-NULL `slot`; `MaybeUninit` has the
             // layout of what it holds.
@@ -377,12 +397,14 @@ impl<T: Importer> Attachment<T> {
     }
 
     /// Returns the attached buffer.
+    #[inline]
     pub fn buf(&self) -> &DmaBuf {
-        &self.buf
+        // SAFETY: By the type invariant the buffer lives as long as `self`.
+        unsafe { self.buf.as_ref() }
     }
 
     fn check_lock(&self, resv: &ResvLocked<'_>) -> Result {
-        if core::ptr::eq(resv.buf().as_raw(), self.buf.as_raw()) {
+        if core::ptr::eq(resv.buf().as_raw(), self.buf().as_raw()) {
             Ok(())
         } else {
             Err(EINVAL)
@@ -501,8 +523,8 @@ impl<T: Importer> Attachment<T> {
     /// attachment.
     fn end_mapping(&self, _resv: &ResvLocked<'_>, mapped: Mapped) {
         drop(mapped);
-        if let Some(export) = ExportCore::of(&self.buf) {
-            export.unmapped_locked(&self.inner().core.dev);
+        if let Some(export) = ExportCore::of(self.buf()) {
+            export.unmapped_locked(self.inner().core.dev());
         }
     }
 
@@ -513,12 +535,12 @@ impl<T: Importer> Attachment<T> {
     #[inline]
     fn map_exporter(&self, resv: &ResvLocked<'_>) -> Result<Mapped> {
         let core = &self.inner().core;
-        Ok(match ExportCore::of(&self.buf) {
+        Ok(match ExportCore::of(self.buf()) {
             Some(export) => export.map_locked(&MapRequest {
                 ty: core.negotiated,
                 offers: export.offers(),
                 accepted: &*core.accepted,
-                dev: &core.dev,
+                dev: core.dev(),
                 resv,
                 attach: self.raw,
                 dir: bindings::dma_data_direction_DMA_BIDIRECTIONAL,
@@ -582,7 +604,7 @@ impl<T: Importer> Attachment<T> {
 impl<T: Importer> Drop for Attachment<T> {
     #[inline]
     fn drop(&mut self) {
-        let resv = self.buf.lock_resv();
+        let resv = self.buf().lock_resv();
         // SAFETY: The lock is held, and `&mut self` rules out references
         // into the mapping, which borrow `self`.
         unsafe { self.inner().core.unmap_locked(&resv) };
@@ -590,11 +612,13 @@ impl<T: Importer> Drop for Attachment<T> {
         // SAFETY: By the type invariant `raw` is attached to `buf`. Detaching
         // takes the reservation lock, so no invalidation runs on `inner`
         // after this returns.
-        unsafe { bindings::dma_buf_detach(self.buf.as_raw(), self.raw.as_ptr()) };
+        unsafe { bindings::dma_buf_detach(self.buf().as_raw(), self.raw.as_ptr()) };
+        let home = core::mem::replace(&mut self.home, InnerHome::Slot);
         // SAFETY: Detached, nothing reaches `inner` any more, and `self`
-        // goes: by the type invariant `inner` lives in `home`, and is dropped
-        // once, here.
-        unsafe { self.home.drop_inner(self.inner) };
+        // goes without using the buffer again: by the type invariant `inner`
+        // lives in `home`, and is dropped once, here, with the references
+        // `home` holds.
+        unsafe { home.drop_inner(self.inner) };
     }
 }
 
@@ -613,6 +637,7 @@ fn foreign_offers(buf: &DmaBuf) -> Result<OfferList> {
 
 /// Returns what `buf` offers: its exporter's list, or for buffers of other
 /// exporters the implied classic offer.
+#[inline]
 pub(crate) fn with_offers<R>(buf: &DmaBuf, f: impl FnOnce(&OfferList) -> R) -> Result<R> {
     match ExportCore::of(buf) {
         Some(export) => Ok(f(export.offers())),
@@ -825,17 +850,14 @@ pub(crate) fn attach_with<T: Importer>(
 ) -> Result<Attachment<T>> {
     let (ops, inner) = negotiate_inner(buf, dev, accepts, importer)?;
     let inner = KBox::into_raw(KBox::new(inner, GFP_KERNEL)?);
+    let home = InnerHome::Boxed {
+        _buf: buf.into(),
+        _dev: dev.into(),
+    };
     // SAFETY: `inner` is a box given up to the attachment, which frees it
-    // whatever happens.
-    unsafe {
-        attach_at(
-            buf,
-            dev,
-            ops,
-            NonNull::new_unchecked(inner),
-            InnerHome::Boxed,
-        )
-    }
+    // whatever happens; `home` holds references to the buffer and the
+    // device.
+    unsafe { attach_at(buf, dev, ops, NonNull::new_unchecked(inner), home) }
 }
 
 /// [`attach_with`] into the slot of a C importer, which it leaves attached
@@ -844,7 +866,8 @@ pub(crate) fn attach_with<T: Importer>(
 /// # Safety
 ///
 /// `slot` is valid for writes, holds no attachment, and stays where it is
-/// until the attachment is taken back and dropped, if this succeeds.
+/// until the attachment is taken back and dropped, if this succeeds; until
+/// then the caller also holds a reference to `buf` and keeps `dev` alive.
 #[inline]
 pub(crate) unsafe fn attach_in<T: Importer>(
     slot: NonNull<Slot<T>>,
@@ -859,10 +882,10 @@ pub(crate) unsafe fn attach_in<T: Importer>(
     let at = unsafe { (*slot).inner.write(inner) };
     // SAFETY: `at` was just initialised in a slot that stays in place
     // while attached, as the caller guarantees; the attachment drops it,
-    // whatever happens.
+    // whatever happens. The caller keeps the buffer and the device alive
+    // until then.
     let attachment = unsafe { attach_at(buf, dev, ops, NonNull::from(at), InnerHome::Slot) }?;
-    // The slot keeps the attachment, with its buffer reference, for
-    // `from_slot`.
+    // The slot keeps the attachment for `from_slot`.
     let attachment = ManuallyDrop::new(attachment);
     // Through a pointer to the field alone: an invalidation may already
     // hold a reference to the inner.
@@ -895,7 +918,7 @@ fn negotiate_inner<T: Importer>(
         core: AttachCore {
             negotiated,
             accepted,
-            dev: dev.into(),
+            dev: NonNull::from(dev),
             mapping: UnsafeCell::new(None),
             invalidate: invalidate_adapter::<T>,
             invalidate_done: invalidate_done_adapter::<T>,
@@ -914,7 +937,9 @@ fn negotiate_inner<T: Importer>(
 /// `inner` is initialised and stays in place until the returned attachment
 /// is dropped: a box made by `KBox::into_raw` if `home` is
 /// [`InnerHome::Boxed`], a [`Slot`]'s inner otherwise. It is given up: the
-/// attachment drops it, or this function if the attach fails.
+/// attachment drops it, or this function if the attach fails. `buf` and
+/// `dev` stay alive until then, as `home` says: `dev` is the device in the
+/// core of `inner`.
 #[inline]
 unsafe fn attach_at<T: Importer>(
     buf: &DmaBuf,
@@ -936,13 +961,13 @@ unsafe fn attach_at<T: Importer>(
         Err(e) => Err(e),
     };
     match raw {
-        // INVARIANT: `raw` was just attached as described, and `inner`
-        // is as the caller guarantees.
+        // INVARIANT: `raw` was just attached as described, and `inner`,
+        // `buf` and the device are as the caller guarantees.
         Ok(raw) => Ok(Attachment {
             inner,
             home,
             raw,
-            buf: buf.into(),
+            buf: NonNull::from(buf),
         }),
         Err(e) => {
             // SAFETY: Nothing is attached, and the caller gave `inner` up.

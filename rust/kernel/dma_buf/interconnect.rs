@@ -452,19 +452,26 @@ impl List {
     /// As for [`List::at`]; the list is left as it was then.
     #[inline]
     fn take_info(&mut self, index: usize) -> AnyInfo {
-        let last = match self.len.checked_sub(1) {
-            Some(last) if index <= last => last,
-            _ => panic!("no interconnect entry {index}"),
-        };
-        // The winner moves to the last slot, which then stops counting.
-        self.entries.swap(index, last);
-        // INVARIANT: Slots `[0, last)` are still initialised.
-        self.len = last;
-        // SAFETY: Slot `last` was initialised (it was below the old `len`)
-        // and no longer counts, so nothing reads or drops it again.
-        let taken = unsafe { self.entries[last].assume_init_read() };
-        self.clear();
-        taken.info
+        let len = self.len;
+        if index >= len {
+            panic!("no interconnect entry {index}");
+        }
+        // INVARIANT: No entries; each of the old ones is read or dropped
+        // below, once.
+        self.len = 0;
+        // `MaybeUninit<Entry>` has the size and alignment of `Entry`.
+        let slots = self.entries.as_mut_ptr().cast::<Entry>();
+        // SAFETY: By the type invariant the first `len` slots, within the
+        // array, were initialised, `index` among them (checked above); with
+        // `len` now 0 nothing reads or drops them again but these lines,
+        // which take the winner and drop the slots before and after it.
+        unsafe {
+            let taken = slots.add(index).read();
+            core::ptr::slice_from_raw_parts_mut(slots, index).drop_in_place();
+            core::ptr::slice_from_raw_parts_mut(slots.add(index + 1), len - index - 1)
+                .drop_in_place();
+            taken.info
+        }
     }
 
     /// Drops every entry.
@@ -673,6 +680,7 @@ impl AcceptList {
     /// # Panics
     ///
     /// Panics if `index` is out of bounds; indices come from [`negotiate`].
+    #[inline]
     pub fn type_at(&self, index: usize) -> TypeRef {
         self.list.at(index).ty
     }
@@ -785,6 +793,7 @@ impl OfferList {
     /// # Panics
     ///
     /// Panics if `index` is out of bounds; indices come from [`negotiate`].
+    #[inline]
     pub fn type_at(&self, index: usize) -> TypeRef {
         self.list.at(index).ty
     }
