@@ -205,15 +205,12 @@ impl Mapped {
     }
 
     /// Returns the mapping as a `T`, if it is one.
+    #[inline]
     pub(crate) fn get_raw<T: 'static>(&self) -> Option<&T> {
-        self.as_any().downcast_ref()
-    }
-
-    /// Returns the mapping, whatever its type.
-    pub(crate) fn as_any(&self) -> &dyn Any {
         match &self.value {
-            MappedValue::Boxed(value) => &**value,
-            MappedValue::Shared(ranges) => &**ranges,
+            MappedValue::Boxed(value) => value.downcast_ref(),
+            // Of a type known here, so the check costs no call.
+            MappedValue::Shared(ranges) => (&**ranges as &dyn Any).downcast_ref(),
         }
     }
 }
@@ -446,7 +443,7 @@ impl ExportCore {
         // cover the buffer exactly.
         req.ty
             .hooks()
-            .check_mapping_any(mapped.as_any(), req.resv.buf().size())?;
+            .check_mapping_any(&mapped, req.resv.buf().size())?;
         // INVARIANT: Counted under the reservation lock.
         self.mappings.fetch_add(1, Ordering::Relaxed);
         Ok(mapped)

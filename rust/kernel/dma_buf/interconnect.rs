@@ -15,6 +15,7 @@
 //! [`Interconnect::matches`] agrees. Listing [`Sgt`] last on both sides is how
 //! a pair falls back to the classic path.
 
+use super::exporter::Mapped;
 use crate::{
     alloc::{flags::GFP_KERNEL, KBox},
     bindings,
@@ -166,7 +167,7 @@ pub trait AnyInterconnect: Send + Sync {
 
     /// Calls [`Interconnect::check_mapping`]; `EINVAL` for a mapping that
     /// is not of this interconnect's type.
-    fn check_mapping_any(&self, mapping: &dyn Any, buf_size: usize) -> Result;
+    fn check_mapping_any(&self, mapping: &Mapped, buf_size: usize) -> Result;
 
     /// Calls [`Interconnect::offer_flags`]; 0 for a foreign offer.
     fn offer_flags_any(&self, offer: &dyn Any) -> u32;
@@ -192,8 +193,8 @@ impl<I: Interconnect> AnyInterconnect for InterconnectType<I> {
         }
     }
 
-    fn check_mapping_any(&self, mapping: &dyn Any, buf_size: usize) -> Result {
-        I::check_mapping(mapping.downcast_ref().ok_or(EINVAL)?, buf_size)
+    fn check_mapping_any(&self, mapping: &Mapped, buf_size: usize) -> Result {
+        I::check_mapping(mapping.get::<I>().ok_or(EINVAL)?, buf_size)
     }
 
     fn offer_flags_any(&self, offer: &dyn Any) -> u32 {
@@ -254,7 +255,7 @@ impl AnyInterconnect for CType {
         }
     }
 
-    fn check_mapping_any(&self, _mapping: &dyn Any, _buf_size: usize) -> Result {
+    fn check_mapping_any(&self, _mapping: &Mapped, _buf_size: usize) -> Result {
         // A C-defined mapping is an opaque cookie of its exporter.
         Ok(())
     }
