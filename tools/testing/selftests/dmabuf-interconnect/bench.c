@@ -17,7 +17,8 @@
  *           own import) or 1 to 1024 areas of one import (one
  *           IOMMU_IOAS_MAP_FILE and IOMMU_IOAS_COPY), and an FLR
  *           (VFIO_DEVICE_RESET) of virtio-rng with 0 to 1024 areas; the
- *           slab memory per IOMMU_IOAS_MAP_FILE area.
+ *           map and the unmap of those areas, per area, and the slab
+ *           memory per IOMMU_IOAS_MAP_FILE area.
  * The second part runs on the project's kernel only (not when the kernel
  * command line says dmabuf_ic.bench=mainline):
  *   attach  attach, negotiation alone (IOMMU_DMABUF_GET_INFO with a fd),
@@ -306,14 +307,17 @@ static void map_areas(int iommufd, __u32 ioas, int fd, int n, bool copy)
 
 /*
  * Revoke by memory disable with revoke_counts[] areas mapped; @copy as for
- * map_areas(). The first round of 1024 maps also gives the slab memory
- * per IOMMU_IOAS_MAP_FILE area.
+ * map_areas(). Also the map and the unmap of those areas, per area: the
+ * unmap of all of them in one IOMMU_IOAS_UNMAP, while they are not revoked.
+ * The first round of 1024 maps also gives the slab memory per
+ * IOMMU_IOAS_MAP_FILE area.
  */
 static void bench_revoke_areas(int iommufd, __u32 ioas, int ivshmem, int fd,
 			       bool copy)
 {
 	for (unsigned int c = 0; c < ARRAY_SIZE(revoke_counts); c++) {
 		uint64_t revoke = ~0ULL, reenable = ~0ULL, per_map = ~0ULL;
+		uint64_t per_unmap = ~0ULL;
 		int n = revoke_counts[c];
 		long slab = 0;
 
@@ -340,8 +344,18 @@ static void bench_revoke_areas(int iommufd, __u32 ioas, int ivshmem, int fd,
 			reenable = min_u64(reenable, t3 - t2);
 			per_map = min_u64(per_map, (t1 - t0) / n);
 		}
-		printf("csv,%s,%d,%lu,%lu,%lu\n", copy ? "revoke_copy" : "revoke",
-		       n, revoke, reenable, per_map);
+		for (int r = 0; r < 3; r++) {
+			uint64_t t0;
+
+			map_areas(iommufd, ioas, fd, n, copy);
+			settle();
+			t0 = now_ns();
+			CHECK("IOMMU_IOAS_UNMAP",
+			      ioas_unmap(iommufd, ioas, IOVA_BASE, n * 2 * MIB));
+			per_unmap = min_u64(per_unmap, (now_ns() - t0) / n);
+		}
+		printf("csv,%s,%d,%lu,%lu,%lu,%lu\n", copy ? "revoke_copy" : "revoke",
+		       n, revoke, reenable, per_map, per_unmap);
 		if (!copy && n == 1024)
 			printf("csv,mapfile_slab,%d,%ld\n", n, slab / n);
 		fflush(stdout);
