@@ -13,13 +13,16 @@
 # KUnit runs at boot only when the second argument is "kunit". The kernel
 # console goes to $LOGS/console-RUN.log, the guest's results to
 # $LOGS/results-RUN.log.
-# A guest that does not power off in time gets NMIs first, through QEMU's
-# monitor: its kernel panics on one (unknown_nmi_panic) and prints every
-# task's stack and the locks held (panic_sys_info), so that a hang leaves
-# evidence in the console log; then it is killed. The NMI is sent again
-# every 10 s meanwhile, as one can be lost: x86 merges NMIs that arrive
-# together, and swallows one that it takes for the second half of a
-# back-to-back pair (arch/x86/kernel/nmi.c), and then nothing panics.
+# A guest that does not power off in time is first described through
+# QEMU's monitor (scripts/hang_state.py: each vCPU's RIP and interrupt
+# flag and, with a vIOMMU, its invalidation queue), in $LOGS/hang-RUN.txt
+# and on stderr. Then it gets NMIs, through the monitor too: its kernel
+# panics on one (unknown_nmi_panic) and prints every task's stack and the
+# locks held (panic_sys_info), so that a hang leaves evidence in the
+# console log; then it is killed. The NMI is sent again every 10 s
+# meanwhile, as one can be lost: x86 merges NMIs that arrive together, and
+# swallows one that it takes for the second half of a back-to-back pair
+# (arch/x86/kernel/nmi.c), and then nothing panics.
 . "$(dirname "$0")/lib.sh"
 
 mode=${1:-mock}
@@ -90,7 +93,8 @@ if [ "$mode" != bench ]; then
 	done
 fi
 monitor=$LOGS/monitor-$mode.sock
-rm -f "$console" "$results" "$monitor"
+hang_state=$LOGS/hang-$mode.txt
+rm -f "$console" "$results" "$monitor" "$hang_state"
 mkdir -p "$LOGS"
 
 cmdline="console=ttyS0 log_buf_len=32M panic=-1 kunit.enable=$kunit dmabuf_ic.run=$mode"
@@ -196,6 +200,11 @@ while kill -0 "$qemu" 2>/dev/null; do
 	if [ -z "$timed_out" ] && [ $((SECONDS - started)) -ge "$timeout" ]; then
 		timed_out=$SECONDS
 		echo "error: the guest did not finish within ${timeout}s: NMI, then kill" >&2
+		# q35 puts intel-iommu's registers at 0xfed90000.
+		vtd=()
+		[ "${#iommu[@]}" -gt 0 ] && vtd=(--vtd 0xfed90000)
+		python3 "$REPO/scripts/hang_state.py" "$monitor" "${vtd[@]}" >"$hang_state" 2>&1 || true
+		sed 's/^/    /' "$hang_state" >&2
 		send_nmi
 	elif [ -n "$timed_out" ] && [ $((SECONDS - nmi_sent)) -ge 10 ] &&
 		kill -0 "$qemu" 2>/dev/null; then

@@ -242,6 +242,22 @@ else
 	head -n 40 "$hang_judged" | sed 's/^/    /'
 	add 0 1
 fi
+# Before the NMI, boot.sh asked QEMU where the vCPUs were and how far the
+# vIOMMU's invalidation queue got: both vCPUs, and a queue that QEMU
+# drained (it runs a submission's descriptors when the kernel writes the
+# tail, under the lock its monitor takes too, so a working queue always
+# reads head == tail there).
+hang_state=$LOGS/hang-inject-hang.txt
+if [ "$(grep -s -c -E '^vCPU [01]: (halted|running), interrupts (on|OFF), RIP 0x[0-9a-f]+$' \
+	"$hang_state")" -eq 2 ] &&
+	grep -q '^VT-d at 0xfed90000: .* head \([0-9]*\), tail \1: all fetched$' "$hang_state"; then
+	echo "    QEMU's monitor described the hung guest's vCPUs and vIOMMU queue"
+	add 1 0
+else
+	echo "FAILED: no description of the hung guest's vCPUs and vIOMMU queue from QEMU's monitor:"
+	sed 's/^/    /' "$hang_state" 2>/dev/null
+	add 0 1
+fi
 
 stage "done; logs in $LOGS"
 echo "$passed passed, $failed failed, $skipped skipped"

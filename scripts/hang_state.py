@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""What a guest that did not finish was doing, asked of QEMU's monitor.
+
+    hang_state.py MONITOR_SOCKET [--vtd BASE]
+
+scripts/boot.sh runs this at a guest's timeout, before the NMI that makes
+the kernel print its tasks' stacks. The NMI shows what each CPU runs; this
+adds what only QEMU knows:
+
+- per vCPU, where it is (RIP), whether it takes interrupts (the IF flag)
+  and whether it is halted: a vCPU that spins with interrupts off serves
+  no timer, no IPI and no RCU grace period;
+- with --vtd, the emulated VT-d unit at BASE (q35: 0xfed90000): its fault
+  status and its invalidation queue, head (the next descriptor QEMU
+  fetches) and tail (where the kernel's submissions end), and the last
+  descriptors before the tail, with, for a wait descriptor, the status
+  word it asks for and what memory holds there. A kernel that spins in
+  qi_submit_sync() waits for that word: head == tail with the word not
+  written points at the emulator, head != tail at a queue that stopped.
+
+Prints a report; exits 1 if the monitor did not answer.
+"""
+import re
+import socket
+import sys
+
+# VT-d registers (the VT-d specification, section 11.4).
+FSTS, IQH, IQT, IQA = 0x34, 0x80, 0x88, 0x90
+DESC_TYPES = {
+    1: "context-cache",
+    2: "IOTLB",
+    3: "device-TLB",
+    4: "interrupt-entry-cache",
+    5: "wait",
+    6: "PASID-IOTLB",
+    7: "PASID-cache",
+    8: "PASID-device-TLB",
+}
+WAIT_SW = 1 << 5  # status write
+ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def parse_registers(text):
+    """[(cpu, rip, rflags, halted)] from "info registers -a"."""
+    cpus = []
+    cpu = None
+    for line in ESCAPE.sub("", text).splitlines():
+        m = re.match(r"CPU#(\d+)", line)
+        if m:
+            cpu = int(m.group(1))
+            continue
+        m = re.search(r"\b[RE]IP=([0-9a-f]+) [RE]FL=([0-9a-f]+).*\bHLT=(\d)", line)
+        if m and cpu is not None:
+            cpus.append((cpu, int(m.group(1), 16), int(m.group(2), 16), m.group(3) == "1"))
+            cpu = None
+    return cpus
+
+
+def parse_xp(text):
+    """The values of an "xp" dump, in order."""
+    values = []
+    for line in ESCAPE.sub("", text).splitlines():
+        m = re.match(r"\s*[0-9a-f]+:((?:\s+0x[0-9a-f]+)+)\s*$", line)
+        if m:
+            values += [int(v, 16) for v in m.group(1).split()]
+    return values
+
+
+def describe_cpus(cpus):
+    lines = []
+    for cpu, rip, rflags, halted in cpus:
+        irq = "interrupts on" if rflags & 0x200 else "interrupts OFF"
+        state = "halted" if halted else "running"
+        lines.append(f"vCPU {cpu}: {state}, {irq}, RIP {rip:#x}")
+    return lines
+
+
+def describe_vtd(base, read):
+    """Lines on the VT-d unit at @base; @read(addr, size) -> int."""
+    fsts = read(base + FSTS, 4)
+    iqa = read(base + IQA, 8)
+    wide = bool(iqa & (1 << 11))
+    shift = 5 if wide else 4
+    entries = (256 if not wide else 128) << (iqa & 7)
+    queue = iqa & ~0xFFF
+    head = (read(base + IQH, 8) >> shift) % entries
+    tail = (read(base + IQT, 8) >> shift) % entries
+    pending = (tail - head) % entries
+    if not queue:
+        return [f"VT-d at {base:#x}: fault status {fsts:#x}; no invalidation queue"]
+    lines = [
+        f"VT-d at {base:#x}: fault status {fsts:#x}; invalidation queue at "
+        f"{queue:#x}, {entries} entries, head {head}, tail {tail}: "
+        + (f"{pending} not fetched" if pending else "all fetched")
+    ]
+    for back in range(min(4, entries), 0, -1):
+        index = (tail - back) % entries
+        addr = queue + (index << shift)
+        qw0, qw1 = read(addr, 8), read(addr + 8, 8)
+        kind = DESC_TYPES.get(qw0 & 0xF, f"type {qw0 & 0xF}")
+        text = f"  entry {index}: {kind} ({qw0:#x} {qw1:#x})"
+        if qw0 & 0xF == 5 and qw0 & WAIT_SW:
+            status = qw1 & ~3
+            text += (
+                f", writes {qw0 >> 32:#x} to {status:#x}, which holds "
+                f"{read(status, 4):#x}"
+            )
+        lines.append(text)
+    return lines
+
+
+class Monitor:
+    """QEMU's human monitor on a Unix socket."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(10)
+        self.sock.connect(path)
+        self._until_prompt()
+
+    def _until_prompt(self):
+        out = b""
+        while not out.rstrip().endswith(b"(qemu)"):
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+        return out.decode(errors="replace")
+
+    def command(self, line):
+        self.sock.sendall(line.encode() + b"\n")
+        return self._until_prompt()
+
+    def read(self, addr, size):
+        unit = {4: "w", 8: "g"}[size]
+        values = parse_xp(self.command(f"xp /1{unit}x {addr:#x}"))
+        if not values:
+            raise OSError(f"no value at {addr:#x}")
+        return values[0]
+
+
+def main():
+    args = sys.argv[1:]
+    if len(args) not in (1, 3) or (len(args) == 3 and args[1] != "--vtd"):
+        sys.exit(__doc__)
+    try:
+        mon = Monitor(args[0])
+        lines = describe_cpus(parse_registers(mon.command("info registers -a")))
+        if len(args) == 3:
+            lines += describe_vtd(int(args[2], 0), mon.read)
+    except OSError as e:
+        print(f"QEMU's monitor did not answer: {e}")
+        return 1
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
