@@ -102,10 +102,11 @@ def describe_vtd(base, read):
         text = f"  entry {index}: {kind} ({qw0:#x} {qw1:#x})"
         if qw0 & 0xF == 5 and qw0 & WAIT_SW:
             status = qw1 & ~3
-            text += (
-                f", writes {qw0 >> 32:#x} to {status:#x}, which holds "
-                f"{read(status, 4):#x}"
-            )
+            try:
+                holds = f"which holds {read(status, 4):#x}"
+            except OSError:
+                holds = "which cannot be read"
+            text += f", writes {qw0 >> 32:#x} to {status:#x}, {holds}"
         lines.append(text)
     return lines
 
@@ -146,13 +147,13 @@ def main():
         sys.exit(__doc__)
     try:
         mon = Monitor(args[0])
-        lines = describe_cpus(parse_registers(mon.command("info registers -a")))
+        for line in describe_cpus(parse_registers(mon.command("info registers -a"))):
+            print(line, flush=True)
         if len(args) == 3:
-            lines += describe_vtd(int(args[2], 0), mon.read)
+            print("\n".join(describe_vtd(int(args[2], 0), mon.read)))
     except OSError as e:
         print(f"QEMU's monitor did not answer: {e}")
         return 1
-    print("\n".join(lines))
     return 0
 
 

@@ -99,6 +99,17 @@ class HangState(unittest.TestCase):
         self.assertIn("entry 254: context-cache", lines[3])
         self.assertIn("entry 255: wait", lines[4])
 
+    def test_status_unreadable(self):
+        mem = queue(6, 6, 2)
+
+        def read(addr, size):
+            if addr == 0x9000:
+                raise OSError("Cannot access memory")
+            return mem.read(addr, size)
+
+        lines = hang_state.describe_vtd(BASE, read)
+        self.assertTrue(lines[4].endswith("writes 0x2 to 0x9000, which cannot be read"), lines[4])
+
     def test_no_queue(self):
         self.assertEqual(
             ["VT-d at 0xfed90000: fault status 0x0; no invalidation queue"],
