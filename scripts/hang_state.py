@@ -13,11 +13,12 @@ adds what only QEMU knows:
   no timer, no IPI and no RCU grace period;
 - with --vtd, the emulated VT-d unit at BASE (q35: 0xfed90000): its fault
   status and its invalidation queue, head (the next descriptor QEMU
-  fetches) and tail (where the kernel's submissions end), and the last
-  descriptors before the tail, with, for a wait descriptor, the status
-  word it asks for and what memory holds there. A kernel that spins in
-  qi_submit_sync() waits for that word: head == tail with the word not
-  written points at the emulator, head != tail at a queue that stopped.
+  fetches) and tail (where the kernel's submissions end, as QEMU last saw
+  it), the four descriptors before the tail and the two after it, with,
+  for a wait descriptor, the status word it asks for and what memory
+  holds there. A kernel that spins in qi_submit_sync() waits for that
+  word: head != tail is a queue that stopped; a fresh submission after
+  the tail (its word still "in use", 1) is a tail write QEMU never saw.
 
 Prints a report; exits 1 if the monitor did not answer.
 """
@@ -94,12 +95,15 @@ def describe_vtd(base, read):
         f"{queue:#x}, {entries} entries, head {head}, tail {tail}: "
         + (f"{pending} not fetched" if pending else "all fetched")
     ]
-    for back in range(min(4, entries), 0, -1):
-        index = (tail - back) % entries
+    # The last two submitted, and the two where the next submission goes
+    # (what is there is old, unless a tail write never reached QEMU).
+    for offset in (-4, -3, -2, -1, 0, 1):
+        index = (tail + offset) % entries
         addr = queue + (index << shift)
         qw0, qw1 = read(addr, 8), read(addr + 8, 8)
         kind = DESC_TYPES.get(qw0 & 0xF, f"type {qw0 & 0xF}")
-        text = f"  entry {index}: {kind} ({qw0:#x} {qw1:#x})"
+        where = "" if offset < 0 else ", after the tail"
+        text = f"  entry {index}{where}: {kind} ({qw0:#x} {qw1:#x})"
         if qw0 & 0xF == 5 and qw0 & WAIT_SW:
             status = qw1 & ~3
             try:

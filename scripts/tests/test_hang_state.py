@@ -86,6 +86,19 @@ class HangState(unittest.TestCase):
         self.assertIn("entry 4: context-cache", lines[3])
         self.assertIn("entry 5: wait", lines[4])
         self.assertIn("writes 0x2 to 0x9000, which holds 0x1", lines[4])
+        self.assertIn("entry 6, after the tail: type 0 (0x0 0x0)", lines[5])
+        self.assertIn("entry 7, after the tail: type 0", lines[6])
+        self.assertEqual(7, len(lines))
+
+    def test_tail_write_lost(self):
+        # The kernel queued entries 4 and 5, but QEMU still has tail 4.
+        mem = queue(4, 6, 1)
+        mem.put(BASE + hang_state.IQT, 4 << 4, 8)
+        lines = hang_state.describe_vtd(BASE, mem.read)
+        self.assertTrue(lines[0].endswith("head 4, tail 4: all fetched"), lines[0])
+        self.assertIn("entry 4, after the tail: context-cache", lines[5])
+        self.assertIn("entry 5, after the tail: wait", lines[6])
+        self.assertIn("which holds 0x1", lines[6])
 
     def test_queue_drained(self):
         lines = hang_state.describe_vtd(BASE, queue(6, 6, 2).read)
