@@ -95,8 +95,9 @@ def describe_vtd(base, read):
         f"{queue:#x}, {entries} entries, head {head}, tail {tail}: "
         + (f"{pending} not fetched" if pending else "all fetched")
     ]
-    # The last two submitted, and the two where the next submission goes
-    # (what is there is old, unless a tail write never reached QEMU).
+    # The last four descriptors QEMU was given (a submission is one or more
+    # descriptors and its wait), and the two where the next one goes (what
+    # is there is old, unless a tail write never reached QEMU).
     for offset in (-4, -3, -2, -1, 0, 1):
         index = (tail + offset) % entries
         addr = queue + (index << shift)
