@@ -3,8 +3,9 @@
 # Boot the test kernel in QEMU (TCG) and run one list of the guest:
 #   boot.sh RUN [kunit]
 # RUN is a list of scripts/guest (mock, iommu, lazy, demo, bench, vmm),
-# inject-warn or inject-hang. The "mock" guest, which runs iommufd's selftests on iommufd's
-# test mock, has no vIOMMU; every other guest has QEMU's intel-iommu, in
+# inject-warn, inject-hang or inject-lockup. The "mock" guest, which runs
+# iommufd's selftests on iommufd's test mock, has no vIOMMU; every other
+# guest has QEMU's intel-iommu, in
 # strict mode with caching mode, except "lazy" (non-strict, no caching
 # mode). All have edu and ivshmem; all but "bench" two more ivshmem
 # devices for ivshmem-devmem. The "vmm" guest also has an NVMe controller,

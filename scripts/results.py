@@ -40,7 +40,8 @@ SETUP_FAILED = re.compile(r"^@@@ setup-failed rc=(-?\d+) (.*)$")
 SPLATS = [
     re.compile(p)
     for p in (
-        r"\bBUG: ",  # KASAN, sleeping in atomic context, bad page state...
+        r"\bBUG: ",  # KASAN, sleeping in atomic context, soft lockup...
+        r"\bWatchdog detected hard LOCKUP\b",
         r"\bWARNING: ",  # WARN_ON and every lockdep report
         r"\bINFO: (task .* blocked|rcu|trying to register non-static key)",
         r"\brefcount_t: ",

@@ -259,6 +259,38 @@ else
 	add 0 1
 fi
 
+# Nor does a CPU that spins with interrupts off go unnamed: the buddy
+# hard-lockup detector reports it, and the NMI backtrace it asks for shows
+# the spinning function; at the timeout QEMU's monitor finds that vCPU
+# running with interrupts off, in that function.
+DMABUF_IC_GUEST_TIMEOUT=90 "$REPO/scripts/boot.sh" inject-lockup
+stage "judging the injected-lockup run (it must fail, naming the spinning CPU)"
+lockup_judged=$LOGS/inject-lockup.judged
+spin=$(awk '$3 == "lkdtm_HARDLOCKUP" { found = 1; print $1; next } found { print $1; exit }' \
+	"$OBJ/System.map" | tr '\n' ' ')
+if python3 "$REPO/scripts/results.py" --mode demo --no-kunit --quiet \
+	"$LOGS/results-inject-lockup.log" "$LOGS/console-inject-lockup.log" >"$lockup_judged" 2>&1; then
+	echo "FAILED: a guest run with a CPU spinning with interrupts off was judged clean"
+	add 0 1
+elif grep -q 'Watchdog detected hard LOCKUP on cpu' "$lockup_judged" &&
+	awk '/Watchdog detected hard LOCKUP on cpu/ { seen = 1 } seen && /lkdtm_HARDLOCKUP/ { found = 1 }
+		END { exit !found }' "$LOGS/console-inject-lockup.log" &&
+	python3 - "$LOGS/hang-inject-lockup.txt" $spin <<'PY'; then
+import re, sys
+start, end = (int(a, 16) for a in sys.argv[2:4])
+rips = [int(m.group(1), 16) for m in re.finditer(
+    r"^vCPU \d: running, interrupts OFF, RIP (0x[0-9a-f]+)$", open(sys.argv[1]).read(), re.M)]
+sys.exit(not any(start <= rip < end for rip in rips))
+PY
+	echo "    the hard lockup was reported with the spinning function, and QEMU saw that vCPU in it"
+	add 1 0
+else
+	echo "FAILED: the injected-lockup run lacks the hard-lockup report, its backtrace or QEMU's view of the vCPU:"
+	head -n 40 "$lockup_judged" | sed 's/^/    /'
+	sed 's/^/    /' "$LOGS/hang-inject-lockup.txt" 2>/dev/null
+	add 0 1
+fi
+
 stage "done; logs in $LOGS"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -86,6 +86,8 @@ class JudgeTest(unittest.TestCase):
             "INFO: task kworker/0:1:12 blocked for more than 120 seconds.",
             "UBSAN: array-index-out-of-bounds in foo.c:1:2",
             "Kernel panic - not syncing: Fatal exception",
+            "watchdog: CPU0: Watchdog detected hard LOCKUP on cpu 1",
+            "watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [stress:131]",
         ):
             with self.subTest(line=line):
                 self.assert_fails(self.judge(guest(dmesg=["[ 9.0] " + line])), "kernel log")
