@@ -5,9 +5,8 @@
 # RUN is a list of scripts/guest (mock, iommu, lazy, demo, bench, vmm),
 # inject-warn, inject-hang or inject-lockup. The "mock" guest, which runs
 # iommufd's selftests on iommufd's test mock, has no vIOMMU; every other
-# guest has QEMU's intel-iommu, in
-# strict mode with caching mode, except "lazy" (non-strict, no caching
-# mode). All have edu and ivshmem; all but "bench" two more ivshmem
+# guest has QEMU's intel-iommu, in strict mode with caching mode, except
+# "lazy" (non-strict, no caching mode). All have edu and ivshmem; all but "bench" two more ivshmem
 # devices for ivshmem-devmem. The "vmm" guest also has an NVMe controller,
 # and its initramfs carries QEMU 11 (scripts/qemu11.sh), which passes edu,
 # ivshmem and the NVMe controller through to a VM of its own.
@@ -15,7 +14,7 @@
 # console goes to $LOGS/console-RUN.log, the guest's results to
 # $LOGS/results-RUN.log.
 # A guest that does not power off in time is first described through
-# QEMU's monitor (scripts/hang_state.py: each vCPU's RIP and interrupt
+# QEMU's monitor (scripts/hang_state.py: each vCPU's function and interrupt
 # flag and, with a vIOMMU, its invalidation queue), in $LOGS/hang-RUN.txt
 # and on stderr. Then it gets NMIs, through the monitor too: its kernel
 # panics on one (unknown_nmi_panic) and prints every task's stack and the
@@ -201,10 +200,13 @@ while kill -0 "$qemu" 2>/dev/null; do
 	if [ -z "$timed_out" ] && [ $((SECONDS - started)) -ge "$timeout" ]; then
 		timed_out=$SECONDS
 		echo "error: the guest did not finish within ${timeout}s: NMI, then kill" >&2
-		# q35 puts intel-iommu's registers at 0xfed90000.
-		vtd=()
-		[ "${#iommu[@]}" -gt 0 ] && vtd=(--vtd 0xfed90000)
-		python3 "$REPO/scripts/hang_state.py" "$monitor" "${vtd[@]}" >"$hang_state" 2>&1 || true
+		# q35 puts intel-iommu's registers at 0xfed90000; the kernel's
+		# System.map sits at the top of its build tree.
+		state_args=()
+		[ "${#iommu[@]}" -gt 0 ] && state_args+=(--vtd 0xfed90000)
+		map=${kernel%/arch/x86/boot/bzImage}/System.map
+		[ -f "$map" ] && state_args+=(--system-map "$map")
+		python3 "$REPO/scripts/hang_state.py" "$monitor" "${state_args[@]}" >"$hang_state" 2>&1 || true
 		sed 's/^/    /' "$hang_state" >&2
 		send_nmi
 	elif [ -n "$timed_out" ] && [ $((SECONDS - nmi_sent)) -ge 10 ] &&

@@ -2,15 +2,16 @@
 # SPDX-License-Identifier: GPL-2.0
 """What a guest that did not finish was doing, asked of QEMU's monitor.
 
-    hang_state.py MONITOR_SOCKET [--vtd BASE]
+    hang_state.py MONITOR_SOCKET [--vtd BASE] [--system-map FILE]
 
 scripts/boot.sh runs this at a guest's timeout, before the NMI that makes
 the kernel print its tasks' stacks. The NMI shows what each CPU runs; this
 adds what only QEMU knows:
 
-- per vCPU, where it is (RIP), whether it takes interrupts (the IF flag)
-  and whether it is halted: a vCPU that spins with interrupts off serves
-  no timer, no IPI and no RCU grace period;
+- per vCPU, where it is (RIP, with --system-map as function+offset),
+  whether it takes interrupts (the IF flag) and whether it is halted: a
+  vCPU that spins with interrupts off serves no timer, no IPI and no RCU
+  grace period;
 - with --vtd, the emulated VT-d unit at BASE (q35: 0xfed90000): its fault
   status and its invalidation queue, head (the next descriptor QEMU
   fetches) and tail (where the kernel's submissions end, as QEMU last saw
@@ -22,9 +23,13 @@ adds what only QEMU knows:
 
 Prints a report; exits 1 if the monitor did not answer.
 """
+import argparse
+import bisect
 import re
 import socket
 import sys
+
+from bench_profile import symbols_of
 
 # VT-d registers (the VT-d specification, section 11.4).
 FSTS, IQH, IQT, IQA = 0x34, 0x80, 0x88, 0x90
@@ -68,12 +73,19 @@ def parse_xp(text):
     return values
 
 
-def describe_cpus(cpus):
+def describe_cpus(cpus, symbols=None):
+    """Lines on @cpus; @symbols, from symbols_of(), names the RIPs."""
     lines = []
     for cpu, rip, rflags, halted in cpus:
         irq = "interrupts on" if rflags & 0x200 else "interrupts OFF"
         state = "halted" if halted else "running"
-        lines.append(f"vCPU {cpu}: {state}, {irq}, RIP {rip:#x}")
+        where = ""
+        if symbols:
+            addrs, names = symbols
+            i = bisect.bisect_right(addrs, rip) - 1
+            if i >= 0:
+                where = f" ({names[i]}+{rip - addrs[i]:#x})"
+        lines.append(f"vCPU {cpu}: {state}, {irq}, RIP {rip:#x}{where}")
     return lines
 
 
@@ -147,15 +159,19 @@ class Monitor:
 
 
 def main():
-    args = sys.argv[1:]
-    if len(args) not in (1, 3) or (len(args) == 3 and args[1] != "--vtd"):
-        sys.exit(__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("monitor")
+    parser.add_argument("--vtd", type=lambda v: int(v, 0))
+    parser.add_argument("--system-map")
+    args = parser.parse_args()
+    symbols = symbols_of(args.system_map) if args.system_map else None
     try:
-        mon = Monitor(args[0])
-        for line in describe_cpus(parse_registers(mon.command("info registers -a"))):
+        mon = Monitor(args.monitor)
+        registers = mon.command("info registers -a")
+        for line in describe_cpus(parse_registers(registers), symbols):
             print(line, flush=True)
-        if len(args) == 3:
-            print("\n".join(describe_vtd(int(args[2], 0), mon.read)))
+        if args.vtd is not None:
+            print("\n".join(describe_vtd(args.vtd, mon.read)))
     except OSError as e:
         print(f"QEMU's monitor did not answer: {e}")
         return 1

@@ -4,9 +4,10 @@ describing the vCPUs and the VT-d invalidation queue of a hung guest."""
 
 import importlib.util
 import os
-import struct
+import sys
 import unittest
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 PATH = os.path.join(os.path.dirname(__file__), "..", "hang_state.py")
 SPEC = importlib.util.spec_from_file_location("hang_state", PATH)
 hang_state = importlib.util.module_from_spec(SPEC)
@@ -73,6 +74,14 @@ class HangState(unittest.TestCase):
                 "vCPU 1: halted, interrupts on, RIP 0xffffffff81db0f2e",
             ],
             hang_state.describe_cpus(cpus),
+        )
+
+    def test_registers_named(self):
+        cpus = hang_state.parse_registers(REGISTERS)
+        symbols = ([0xFFFFFFFF813FC000, 0xFFFFFFFF813FD000], ["qi_submit_sync", "qi_flush_context"])
+        self.assertEqual(
+            "vCPU 0: running, interrupts OFF, RIP 0xffffffff813fc16b (qi_submit_sync+0x16b)",
+            hang_state.describe_cpus(cpus, symbols)[0],
         )
 
     def test_xp(self):
