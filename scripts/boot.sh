@@ -13,7 +13,10 @@
 # KUnit runs at boot only when the second argument is "kunit". The kernel
 # console goes to $LOGS/console-RUN.log, the guest's results to
 # $LOGS/results-RUN.log.
-# A guest that does not power off in time is first described through
+# A guest that does not power off in time, or whose kernel reports that it
+# is stuck (a hard or soft lockup, an RCU stall, a hung task: the run has
+# failed then, and the state worth seeing is the one at the report, not
+# minutes later), is stopped: first described through
 # QEMU's monitor (scripts/hang_state.py: each vCPU's function and interrupt
 # flag and, with a vIOMMU, its invalidation queue), in $LOGS/hang-RUN.txt
 # and on stderr. Then it gets NMIs, through the monitor too: its kernel
@@ -179,7 +182,12 @@ qemu_args=(
 qemu-system-x86_64 "${qemu_args[@]}" >"$LOGS/qemu-$mode.log" 2>&1 &
 qemu=$!
 started=$SECONDS
-timed_out=
+# Set once the guest is being stopped: when, and why.
+stopped=
+why=
+# The first lines of the kernel's reports that it is stuck (the same
+# reports fail the run in scripts/results.py).
+stuck='Watchdog detected hard LOCKUP|BUG: soft lockup|rcu: INFO: rcu_[a-z]+ (self-)?detected stall|INFO: task .* blocked for more than'
 nmi_sent=
 # send_nmi: one NMI to every vCPU, through QEMU's monitor.
 send_nmi() {
@@ -193,28 +201,35 @@ s.sendall(b"nmi\n")
 s.recv(4096)
 PY
 }
+# stop_guest WHY: describe the guest through QEMU's monitor, then NMI it.
+stop_guest() {
+	stopped=$SECONDS
+	why=$1
+	echo "error: the guest $why: NMI, then kill" >&2
+	# q35 puts intel-iommu's registers at 0xfed90000; the kernel's
+	# System.map sits at the top of its build tree.
+	local state_args=() map=${kernel%/arch/x86/boot/bzImage}/System.map
+	[ "${#iommu[@]}" -gt 0 ] && state_args+=(--vtd 0xfed90000)
+	[ -f "$map" ] && state_args+=(--system-map "$map")
+	python3 "$REPO/scripts/hang_state.py" "$monitor" "${state_args[@]}" >"$hang_state" 2>&1 || true
+	sed 's/^/    /' "$hang_state" >&2
+	send_nmi
+}
 # Progress: report each test program as the guest starts it.
 seen=0
 while kill -0 "$qemu" 2>/dev/null; do
 	sleep 2
-	if [ -z "$timed_out" ] && [ $((SECONDS - started)) -ge "$timeout" ]; then
-		timed_out=$SECONDS
-		echo "error: the guest did not finish within ${timeout}s: NMI, then kill" >&2
-		# q35 puts intel-iommu's registers at 0xfed90000; the kernel's
-		# System.map sits at the top of its build tree.
-		state_args=()
-		[ "${#iommu[@]}" -gt 0 ] && state_args+=(--vtd 0xfed90000)
-		map=${kernel%/arch/x86/boot/bzImage}/System.map
-		[ -f "$map" ] && state_args+=(--system-map "$map")
-		python3 "$REPO/scripts/hang_state.py" "$monitor" "${state_args[@]}" >"$hang_state" 2>&1 || true
-		sed 's/^/    /' "$hang_state" >&2
-		send_nmi
-	elif [ -n "$timed_out" ] && [ $((SECONDS - nmi_sent)) -ge 10 ] &&
-		kill -0 "$qemu" 2>/dev/null; then
+	if [ -z "$stopped" ]; then
+		if [ $((SECONDS - started)) -ge "$timeout" ]; then
+			stop_guest "did not finish within ${timeout}s"
+		elif report=$(grep -a -m 1 -o -E "($stuck).*" "$console" 2>/dev/null); then
+			stop_guest "reported that it is stuck (\"${report%$'\r'}\")"
+		fi
+	elif [ $((SECONDS - nmi_sent)) -ge 10 ] && kill -0 "$qemu" 2>/dev/null; then
 		send_nmi
 	fi
 	# The panic's dump of every task takes a while under TCG.
-	if [ -n "$timed_out" ] && [ $((SECONDS - timed_out)) -ge 120 ]; then
+	if [ -n "$stopped" ] && [ $((SECONDS - stopped)) -ge 120 ]; then
 		kill "$qemu" 2>/dev/null || true
 		sleep 5
 		kill -9 "$qemu" 2>/dev/null || true
@@ -233,9 +248,13 @@ done
 rc=0
 wait "$qemu" || rc=$?
 rm -f "$monitor"
-if [ -n "$timed_out" ]; then
-	echo "error: the guest did not finish within ${timeout}s (stacks, if any: $console)" >&2
-	echo "guest-timeout" >>"$results"
+if [ -n "$stopped" ]; then
+	echo "error: the guest $why (stacks, if any: $console)" >&2
+	# For scripts/results.py, which says why the guest did not finish.
+	case "$why" in
+	"did not finish"*) echo "guest-timeout" >>"$results" ;;
+	*) echo "guest-stuck" >>"$results" ;;
+	esac
 elif [ "$rc" -ne 0 ]; then
 	echo "error: QEMU exited with status $rc: $(tail -n 3 "$LOGS/qemu-$mode.log")" >&2
 fi

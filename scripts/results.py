@@ -340,7 +340,12 @@ def judge(results_lines, console_lines, mode, kunit=True, skips_fail=False,
     if done:
         run.count("checks", "pass")
     else:
-        why = "timed out" if "guest-timeout" in results_lines else "crashed or powered off early"
+        if "guest-timeout" in results_lines:
+            why = "timed out"
+        elif "guest-stuck" in results_lines:
+            why = "stopped at the kernel's report that it is stuck"
+        else:
+            why = "crashed or powered off early"
         run.fail("checks", f"the guest did not finish ({why})", console_lines[-40:])
 
     # The kernel log: the guest's dmesg dump if it got that far, else the console.

@@ -220,10 +220,12 @@ else
 	add 0 1
 fi
 
-# Nor does a hang go unexplained: in a guest whose task sleeps in "D" state
-# for good, the hung-task detector must report it, and at the timeout
-# boot.sh's NMI must make the kernel print every task's stack (the hung
-# task's included) before the guest is killed; the checker fails the run.
+# Nor does a hang go unexplained, or cost the whole timeout: in a guest
+# whose task sleeps in "D" state for good, the hung-task detector must
+# report it, boot.sh must stop the guest at that report (not at the
+# timeout), and its NMI must make the kernel print every task's stack (the
+# hung task's included) before the guest is killed; the checker fails the
+# run.
 DMABUF_IC_GUEST_TIMEOUT=120 "$REPO/scripts/boot.sh" inject-hang
 stage "judging the injected-hang run (it must fail, with every task's stack)"
 hang_judged=$LOGS/inject-hang.judged
@@ -232,13 +234,13 @@ if python3 "$REPO/scripts/results.py" --mode demo --no-kunit --quiet \
 	echo "FAILED: a guest run with a hung task was judged clean"
 	add 0 1
 elif grep -q 'blocked for more than' "$hang_judged" &&
-	grep -q 'did not finish (timed out)' "$hang_judged" &&
+	grep -q "did not finish (stopped at the kernel's report that it is stuck)" "$hang_judged" &&
 	awk '/Kernel panic - not syncing: NMI/ { nmi = 1 } nmi && /lkdtm_HUNG_TASK/ { found = 1 }
 		END { exit !found }' "$LOGS/console-inject-hang.log"; then
-	echo "    the hung task was reported, and the NMI at the timeout dumped its stack"
+	echo "    the hung task was reported, the guest stopped there, and the NMI dumped its stack"
 	add 1 0
 else
-	echo "FAILED: the injected-hang run lacks the hung-task report or the NMI's dump of stacks:"
+	echo "FAILED: the injected-hang run lacks the hung-task report, the stop at it or the NMI's dump of stacks:"
 	head -n 40 "$hang_judged" | sed 's/^/    /'
 	add 0 1
 fi
@@ -261,8 +263,9 @@ fi
 
 # Nor does a CPU that spins with interrupts off go unnamed: the buddy
 # hard-lockup detector reports it, and the NMI backtrace it asks for shows
-# the spinning function; at the timeout QEMU's monitor finds that vCPU
-# running with interrupts off, in that function.
+# the spinning function; boot.sh stops the guest at that report, and
+# QEMU's monitor finds that vCPU running with interrupts off, in that
+# function.
 DMABUF_IC_GUEST_TIMEOUT=90 "$REPO/scripts/boot.sh" inject-lockup
 stage "judging the injected-lockup run (it must fail, naming the spinning CPU)"
 lockup_judged=$LOGS/inject-lockup.judged
@@ -271,14 +274,15 @@ if python3 "$REPO/scripts/results.py" --mode demo --no-kunit --quiet \
 	echo "FAILED: a guest run with a CPU spinning with interrupts off was judged clean"
 	add 0 1
 elif grep -q 'Watchdog detected hard LOCKUP on cpu' "$lockup_judged" &&
+	grep -q "did not finish (stopped at the kernel's report that it is stuck)" "$lockup_judged" &&
 	awk '/Watchdog detected hard LOCKUP on cpu/ { seen = 1 } seen && /lkdtm_HARDLOCKUP/ { found = 1 }
 		END { exit !found }' "$LOGS/console-inject-lockup.log" &&
 	grep -q -E '^vCPU [01]: running, interrupts OFF, RIP 0x[0-9a-f]+ \(lkdtm_HARDLOCKUP\+0x[0-9a-f]+\)$' \
 		"$LOGS/hang-inject-lockup.txt"; then
-	echo "    the hard lockup was reported with the spinning function, and QEMU saw that vCPU in it"
+	echo "    the hard lockup was reported with the spinning function, the guest stopped there, and QEMU saw that vCPU in it"
 	add 1 0
 else
-	echo "FAILED: the injected-lockup run lacks the hard-lockup report, its backtrace or QEMU's view of the vCPU:"
+	echo "FAILED: the injected-lockup run lacks the hard-lockup report, its backtrace, the stop at it or QEMU's view of the vCPU:"
 	head -n 40 "$lockup_judged" | sed 's/^/    /'
 	sed 's/^/    /' "$LOGS/hang-inject-lockup.txt" 2>/dev/null
 	add 0 1

@@ -283,6 +283,10 @@ class JudgeTest(unittest.TestCase):
         lines = guest(done=False) + ["guest-timeout\n"]
         self.assert_fails(self.judge(lines), "timed out")
 
+    def test_stop_at_a_stuck_report_is_reported(self):
+        lines = guest(done=False) + ["guest-stuck\n"]
+        self.assert_fails(self.judge(lines), "stopped at the kernel's report that it is stuck")
+
 
 LINT_OK = [
     "==> [00:21] lint: rustfmt, rustdoc and checkpatch",
