@@ -182,9 +182,11 @@ qemu_args=(
 qemu-system-x86_64 "${qemu_args[@]}" >"$LOGS/qemu-$mode.log" 2>&1 &
 qemu=$!
 started=$SECONDS
-# Set once the guest is being stopped: when, and why.
+# Set once the guest is being stopped: when, why, and the word that tells
+# scripts/results.py which of the two reasons it was.
 stopped=
 why=
+marker=
 # The first lines of the kernel's reports that it is stuck (the same
 # reports fail the run in scripts/results.py).
 stuck='Watchdog detected hard LOCKUP|BUG: soft lockup|rcu: INFO: rcu_[a-z]+ (self-)?detected stall|INFO: task .* blocked for more than'
@@ -201,10 +203,12 @@ s.sendall(b"nmi\n")
 s.recv(4096)
 PY
 }
-# stop_guest WHY: describe the guest through QEMU's monitor, then NMI it.
+# stop_guest MARKER WHY: describe the guest through QEMU's monitor, then
+# NMI it.
 stop_guest() {
 	stopped=$SECONDS
-	why=$1
+	marker=$1
+	why=$2
 	echo "error: the guest $why: NMI, then kill" >&2
 	# q35 puts intel-iommu's registers at 0xfed90000; the kernel's
 	# System.map sits at the top of its build tree.
@@ -221,9 +225,9 @@ while kill -0 "$qemu" 2>/dev/null; do
 	sleep 2
 	if [ -z "$stopped" ]; then
 		if [ $((SECONDS - started)) -ge "$timeout" ]; then
-			stop_guest "did not finish within ${timeout}s"
+			stop_guest guest-timeout "did not finish within ${timeout}s"
 		elif report=$(grep -a -m 1 -o -E "($stuck).*" "$console" 2>/dev/null); then
-			stop_guest "reported that it is stuck (\"${report%$'\r'}\")"
+			stop_guest guest-stuck "reported that it is stuck (\"${report%$'\r'}\")"
 		fi
 	elif [ $((SECONDS - nmi_sent)) -ge 10 ] && kill -0 "$qemu" 2>/dev/null; then
 		send_nmi
@@ -250,11 +254,7 @@ wait "$qemu" || rc=$?
 rm -f "$monitor"
 if [ -n "$stopped" ]; then
 	echo "error: the guest $why (stacks, if any: $console)" >&2
-	# For scripts/results.py, which says why the guest did not finish.
-	case "$why" in
-	"did not finish"*) echo "guest-timeout" >>"$results" ;;
-	*) echo "guest-stuck" >>"$results" ;;
-	esac
+	echo "$marker" >>"$results"
 elif [ "$rc" -ne 0 ]; then
 	echo "error: QEMU exited with status $rc: $(tail -n 3 "$LOGS/qemu-$mode.log")" >&2
 fi
