@@ -187,6 +187,12 @@ started=$SECONDS
 stopped=
 why=
 marker=
+# The first report that the kernel is stuck and when boot.sh saw it; the
+# console's size at the last look, and since when it has not grown.
+report=
+reported=
+last_size=
+quiet_since=$SECONDS
 # The first lines of the kernel's reports that it is stuck (the same
 # reports fail the run in scripts/results.py).
 stuck='Watchdog detected hard LOCKUP|BUG: soft lockup|rcu: INFO: rcu_[a-z]+ (self-)?detected stall|INFO: task .* blocked for more than'
@@ -226,8 +232,23 @@ while kill -0 "$qemu" 2>/dev/null; do
 	if [ -z "$stopped" ]; then
 		if [ $((SECONDS - started)) -ge "$timeout" ]; then
 			stop_guest guest-timeout "did not finish within ${timeout}s"
-		elif report=$(grep -a -m 1 -o -E "($stuck).*" "$console" 2>/dev/null); then
-			stop_guest guest-stuck "reported that it is stuck (\"${report%$'\r'}\")"
+		elif [ -z "$report" ] &&
+			report=$(grep -a -m 1 -o -E "($stuck).*" "$console" 2>/dev/null); then
+			reported=$SECONDS
+			report=${report%$'\r'}
+		fi
+		# Once the console has been quiet for 6 s after the report (the
+		# rest of the report, and what follows it), or 30 s after it at
+		# most: the NMI lands in a settled guest, as it does at a timeout.
+		size=$(stat -c %s "$console" 2>/dev/null || echo 0)
+		if [ "$size" != "$last_size" ]; then
+			last_size=$size
+			quiet_since=$SECONDS
+		fi
+		if [ -n "$report" ] && [ -z "$stopped" ] &&
+			{ [ $((SECONDS - quiet_since)) -ge 6 ] && [ $((SECONDS - reported)) -ge 6 ] ||
+				[ $((SECONDS - reported)) -ge 30 ]; }; then
+			stop_guest guest-stuck "reported that it is stuck (\"$report\")"
 		fi
 	elif [ $((SECONDS - nmi_sent)) -ge 10 ] && kill -0 "$qemu" 2>/dev/null; then
 		send_nmi

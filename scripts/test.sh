@@ -203,6 +203,48 @@ else
 	add 0 1
 fi
 
+# The benchmark, once through, on the test kernel: the program with the
+# project's uAPI and with mainline's only (as scripts/bench.sh runs it on
+# pristine 7.2), each a guest whose kernel log must be clean, and
+# scripts/bench_report.py must make its tables and goals of the two. The
+# numbers mean nothing here (one kernel twice; BENCHMARKS.md compares
+# with pristine 7.2): what is checked is that every part of the benchmark
+# runs, on the tree as it is, and that the report reads all of it.
+smoke=$LOGS/bench-smoke
+rm -rf "$smoke"
+for uapi in project mainline; do
+	extra=
+	[ "$uapi" = mainline ] && extra=dmabuf_ic.bench=mainline
+	DMABUF_IC_BENCH_TAG=smoke-$uapi DMABUF_IC_GUEST_CMDLINE="$extra" "$REPO/scripts/boot.sh" bench
+	stage "judging the benchmark guest ($uapi uAPI)"
+	if python3 "$REPO/scripts/results.py" --mode demo --no-kunit --quiet \
+		"$LOGS/results-bench-smoke-$uapi.log" "$LOGS/console-bench-smoke-$uapi.log" \
+		>"$LOGS/bench-smoke-$uapi.judged" 2>&1; then
+		echo "    the benchmark ran with the $uapi uAPI, kernel log clean"
+		add 1 0
+	else
+		echo "FAILED: the benchmark guest ($uapi uAPI):"
+		head -n 40 "$LOGS/bench-smoke-$uapi.judged" | sed 's/^/    /'
+		add 0 1
+	fi
+done
+stage "checking the benchmark's report of the two runs"
+# Every goal of the debug configuration, every size of the map table, and
+# each run in the uAPI it was asked for.
+if python3 "$REPO/scripts/bench_report.py" "$smoke" \
+	debug-project="$LOGS/results-bench-smoke-project.log" \
+	debug-pristine="$LOGS/results-bench-smoke-mainline.log" >"$LOGS/bench-smoke.out" 2>&1 &&
+	[ "$(grep -c '^| debug | ' "$smoke/tables.md")" -eq 6 ] &&
+	[ "$(grep -c -E '^\| ([0-9]+ MiB|1 GiB) \| [0-9,]+ \|' "$smoke/tables.md")" -eq 10 ] &&
+	grep -q '^Runs: debug-project (`project` uAPI), debug-pristine (`mainline` uAPI)\.$' "$smoke/tables.md"; then
+	echo "    bench_report.py made the tables, goals and plots of both runs"
+	add 1 0
+else
+	echo "FAILED: the benchmark's report of the two runs is incomplete:"
+	head -n 40 "$LOGS/bench-smoke.out" | sed 's/^/    /'
+	add 0 1
+fi
+
 # The run above proves nothing if the checker misses real reports: boot once
 # more, let LKDTM raise a WARN, and require the checker to fail that run.
 "$REPO/scripts/boot.sh" inject-warn
