@@ -16,7 +16,8 @@
 # A guest that does not power off in time, or whose kernel reports that it
 # is stuck (a hard or soft lockup, an RCU stall, a hung task: the run has
 # failed then, and the state worth seeing is the one at the report, not
-# minutes later), is stopped: first described through
+# minutes later), is stopped, in the second case once its console has been
+# quiet for 6 s after the report: first described through
 # QEMU's monitor (scripts/hang_state.py: each vCPU's function and interrupt
 # flag and, with a vIOMMU, its invalidation queue), in $LOGS/hang-RUN.txt
 # and on stderr. Then it gets NMIs, through the monitor too: its kernel

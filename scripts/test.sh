@@ -215,7 +215,10 @@ rm -rf "$smoke"
 for uapi in project mainline; do
 	extra=
 	[ "$uapi" = mainline ] && extra=dmabuf_ic.bench=mainline
-	DMABUF_IC_BENCH_TAG=smoke-$uapi DMABUF_IC_GUEST_CMDLINE="$extra" "$REPO/scripts/boot.sh" bench
+	# Not the logs of an earlier run, should this boot fail early.
+	rm -f "$LOGS/results-bench-smoke-$uapi.log" "$LOGS/console-bench-smoke-$uapi.log"
+	DMABUF_IC_BENCH_TAG=smoke-$uapi DMABUF_IC_GUEST_CMDLINE="$extra" "$REPO/scripts/boot.sh" bench ||
+		echo "FAILED: the bench guest could not be booted"
 	stage "judging the benchmark guest ($uapi uAPI)"
 	if python3 "$REPO/scripts/results.py" --mode demo --no-kunit --quiet \
 		"$LOGS/results-bench-smoke-$uapi.log" "$LOGS/console-bench-smoke-$uapi.log" \
