@@ -248,22 +248,39 @@ else
 	add 0 1
 fi
 
+# judge_injected RUN WHAT CHECK OK WRONG: the run RUN, into which a fault
+# (WHAT) was injected, must be judged failed, and for the right reason: the
+# shell function CHECK must succeed on it (its judgement is in $judged). OK
+# or WRONG says which; with WRONG, the judgement and QEMU's view of the
+# guest, if boot.sh took one, follow.
+judge_injected() {
+	local run=$1 what=$2 check=$3 ok=$4 wrong=$5
+	judged=$LOGS/$run.judged
+	if python3 "$REPO/scripts/results.py" --mode demo --no-kunit --quiet \
+		"$LOGS/results-$run.log" "$LOGS/console-$run.log" >"$judged" 2>&1; then
+		echo "FAILED: a guest run with $what was judged clean"
+		add 0 1
+	elif "$check"; then
+		echo "    $ok"
+		add 1 0
+	else
+		echo "FAILED: $wrong:"
+		head -n 40 "$judged" | sed 's/^/    /'
+		sed 's/^/    /' "$LOGS/hang-$run.txt" 2>/dev/null || true
+		add 0 1
+	fi
+}
+# What results.py says of a guest that boot.sh stopped at a stuck report.
+stopped_at_report="did not finish (stopped at the kernel's report that it is stuck)"
+
 # The run above proves nothing if the checker misses real reports: boot once
 # more, let LKDTM raise a WARN, and require the checker to fail that run.
 "$REPO/scripts/boot.sh" inject-warn
 stage "judging the injected-WARN run (it must fail)"
-if python3 "$REPO/scripts/results.py" --mode demo --no-kunit --quiet \
-	"$LOGS/results-inject-warn.log" "$LOGS/console-inject-warn.log" >"$LOGS/inject-warn.judged" 2>&1; then
-	echo "FAILED: a guest run with an injected WARN was judged clean"
-	add 0 1
-elif grep -q 'lkdtm_WARNING' "$LOGS/inject-warn.judged"; then
-	echo "    the injected WARN was caught"
-	add 1 0
-else
-	echo "FAILED: the injected-WARN run failed, but not because of the WARN:"
-	sed 's/^/    /' "$LOGS/inject-warn.judged"
-	add 0 1
-fi
+warn_caught() { grep -q 'lkdtm_WARNING' "$judged"; }
+judge_injected inject-warn "an injected WARN" warn_caught \
+	"the injected WARN was caught" \
+	"the injected-WARN run failed, but not because of the WARN"
 
 # Nor does a hang go unexplained, or cost the whole timeout: in a guest
 # whose task sleeps in "D" state for good, the hung-task detector must
@@ -273,22 +290,15 @@ fi
 # run.
 DMABUF_IC_GUEST_TIMEOUT=120 "$REPO/scripts/boot.sh" inject-hang
 stage "judging the injected-hang run (it must fail, with every task's stack)"
-hang_judged=$LOGS/inject-hang.judged
-if python3 "$REPO/scripts/results.py" --mode demo --no-kunit --quiet \
-	"$LOGS/results-inject-hang.log" "$LOGS/console-inject-hang.log" >"$hang_judged" 2>&1; then
-	echo "FAILED: a guest run with a hung task was judged clean"
-	add 0 1
-elif grep -q 'blocked for more than' "$hang_judged" &&
-	grep -q "did not finish (stopped at the kernel's report that it is stuck)" "$hang_judged" &&
-	awk '/Kernel panic - not syncing: NMI/ { nmi = 1 } nmi && /lkdtm_HUNG_TASK/ { found = 1 }
-		END { exit !found }' "$LOGS/console-inject-hang.log"; then
-	echo "    the hung task was reported, the guest stopped there, and the NMI dumped its stack"
-	add 1 0
-else
-	echo "FAILED: the injected-hang run lacks the hung-task report, the stop at it or the NMI's dump of stacks:"
-	head -n 40 "$hang_judged" | sed 's/^/    /'
-	add 0 1
-fi
+hang_stacked() {
+	grep -q 'blocked for more than' "$judged" &&
+		grep -q "$stopped_at_report" "$judged" &&
+		awk '/Kernel panic - not syncing: NMI/ { nmi = 1 } nmi && /lkdtm_HUNG_TASK/ { found = 1 }
+			END { exit !found }' "$LOGS/console-inject-hang.log"
+}
+judge_injected inject-hang "a hung task" hang_stacked \
+	"the hung task was reported, the guest stopped there, and the NMI dumped its stack" \
+	"the injected-hang run lacks the hung-task report, the stop at it or the NMI's dump of stacks"
 # Before the NMI, boot.sh asked QEMU where the vCPUs were and how far the
 # vIOMMU's invalidation queue got: both vCPUs, and a queue that QEMU
 # drained (it runs a submission's descriptors when the kernel writes the
@@ -313,25 +323,17 @@ fi
 # function.
 DMABUF_IC_GUEST_TIMEOUT=90 "$REPO/scripts/boot.sh" inject-lockup
 stage "judging the injected-lockup run (it must fail, naming the spinning CPU)"
-lockup_judged=$LOGS/inject-lockup.judged
-if python3 "$REPO/scripts/results.py" --mode demo --no-kunit --quiet \
-	"$LOGS/results-inject-lockup.log" "$LOGS/console-inject-lockup.log" >"$lockup_judged" 2>&1; then
-	echo "FAILED: a guest run with a CPU spinning with interrupts off was judged clean"
-	add 0 1
-elif grep -q 'Watchdog detected hard LOCKUP on cpu' "$lockup_judged" &&
-	grep -q "did not finish (stopped at the kernel's report that it is stuck)" "$lockup_judged" &&
-	awk '/Watchdog detected hard LOCKUP on cpu/ { seen = 1 } seen && /lkdtm_HARDLOCKUP/ { found = 1 }
-		END { exit !found }' "$LOGS/console-inject-lockup.log" &&
-	grep -q -E '^vCPU [01]: running, interrupts OFF, RIP 0x[0-9a-f]+ \(lkdtm_HARDLOCKUP\+0x[0-9a-f]+\)$' \
-		"$LOGS/hang-inject-lockup.txt"; then
-	echo "    the hard lockup was reported with the spinning function, the guest stopped there, and QEMU saw that vCPU in it"
-	add 1 0
-else
-	echo "FAILED: the injected-lockup run lacks the hard-lockup report, its backtrace, the stop at it or QEMU's view of the vCPU:"
-	head -n 40 "$lockup_judged" | sed 's/^/    /'
-	sed 's/^/    /' "$LOGS/hang-inject-lockup.txt" 2>/dev/null
-	add 0 1
-fi
+lockup_named() {
+	grep -q 'Watchdog detected hard LOCKUP on cpu' "$judged" &&
+		grep -q "$stopped_at_report" "$judged" &&
+		awk '/Watchdog detected hard LOCKUP on cpu/ { seen = 1 } seen && /lkdtm_HARDLOCKUP/ { found = 1 }
+			END { exit !found }' "$LOGS/console-inject-lockup.log" &&
+		grep -q -E '^vCPU [01]: running, interrupts OFF, RIP 0x[0-9a-f]+ \(lkdtm_HARDLOCKUP\+0x[0-9a-f]+\)$' \
+			"$LOGS/hang-inject-lockup.txt"
+}
+judge_injected inject-lockup "a CPU spinning with interrupts off" lockup_named \
+	"the hard lockup was reported with the spinning function, the guest stopped there, and QEMU saw that vCPU in it" \
+	"the injected-lockup run lacks the hard-lockup report, its backtrace, the stop at it or QEMU's view of the vCPU"
 
 stage "done; logs in $LOGS"
 echo "$passed passed, $failed failed, $skipped skipped"
