@@ -45,6 +45,14 @@ def symbols_of(system_map):
     return [a for a, _ in symbols], [n for _, n in symbols]
 
 
+def symbol_at(symbols, addr):
+    """The function of symbols_of()'s @symbols that holds @addr and the
+    offset into it, or None below the first."""
+    addrs, names = symbols
+    i = bisect.bisect_right(addrs, addr) - 1
+    return (names[i], addr - addrs[i]) if i >= 0 else None
+
+
 def per_function(counts_path, name_of):
     """Sums the plugin's counts by name_of(address), skipping None names;
     returns the sums and the number of measured parts."""
@@ -72,13 +80,13 @@ def report(sums, gates, unit, digits):
 
 
 def flat(counts_path, system_map):
-    addrs, names = symbols_of(system_map)
+    symbols = symbols_of(system_map)
 
     def function_of(addr):
         if addr < USER_END:
             return "[user]"
-        i = bisect.bisect_right(addrs, addr) - 1
-        return names[i] if i >= 0 else hex(addr)
+        at = symbol_at(symbols, addr)
+        return at[0] if at else hex(addr)
 
     report(*per_function(counts_path, function_of), "instructions", 1)
 

@@ -4,8 +4,9 @@
 
     hang_state.py MONITOR_SOCKET [--vtd BASE] [--system-map FILE]
 
-scripts/boot.sh runs this at a guest's timeout, before the NMI that makes
-the kernel print its tasks' stacks. The NMI shows what each CPU runs; this
+scripts/boot.sh runs this when it stops a guest (at its timeout, or once
+the kernel reported that it is stuck), before the NMI that makes the
+kernel print its tasks' stacks. The NMI shows what each CPU runs; this
 adds what only QEMU knows:
 
 - per vCPU, where it is (RIP, with --system-map as function+offset),
@@ -24,12 +25,11 @@ adds what only QEMU knows:
 Prints a report; exits 1 if the monitor did not answer.
 """
 import argparse
-import bisect
 import re
 import socket
 import sys
 
-from bench_profile import symbols_of
+from bench_profile import symbol_at, symbols_of
 
 # VT-d registers (the VT-d specification, section 11.4).
 FSTS, IQH, IQT, IQA = 0x34, 0x80, 0x88, 0x90
@@ -79,12 +79,8 @@ def describe_cpus(cpus, symbols=None):
     for cpu, rip, rflags, halted in cpus:
         irq = "interrupts on" if rflags & 0x200 else "interrupts OFF"
         state = "halted" if halted else "running"
-        where = ""
-        if symbols:
-            addrs, names = symbols
-            i = bisect.bisect_right(addrs, rip) - 1
-            if i >= 0:
-                where = f" ({names[i]}+{rip - addrs[i]:#x})"
+        at = symbol_at(symbols, rip) if symbols else None
+        where = f" ({at[0]}+{at[1]:#x})" if at else ""
         lines.append(f"vCPU {cpu}: {state}, {irq}, RIP {rip:#x}{where}")
     return lines
 
